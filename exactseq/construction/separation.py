@@ -1,0 +1,208 @@
+"""Phase 1: make the input sequences pairwise disjoint (Lemma 5.1).
+
+A separation block is [FF: optional hat move of one token to a fresh extreme
+point, plus a shift c*a making <a, x> > 0 for every token] then
+[SA: A = a a^T, V = lambda I, rho = 1], which translates each sequence j by
+lambda * L_j, L_j the unique maximiser of <a, .> in sequence j (its leader).
+
+For all but finitely many lambda, two sequences with different leaders are
+disjoint afterwards, and two with the same leader keep their relation; we try
+simple lambdas until that holds exactly.  The induction over sequences
+k = 2..N (MATH.md section 4, step 2) spends at most two blocks per sequence.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from itertools import combinations
+
+from ..numbers import dot, floor_of, sign
+from .common import (ONE, SA, Block, ConstructionError, Mat, hat_ff, hat_claim,
+                     injective_direction, moment, shift_ff, tube_eps)
+from ..model import identity_ff
+
+PHASE = "separation"
+
+
+def overlapping_pairs(seqs):
+    owners = {}
+    for j, X in enumerate(seqs):
+        for p in X:
+            owners.setdefault(p, []).append(j)
+    pairs = set()
+    for js in owners.values():
+        if len(js) > 1:
+            pairs.update(combinations(js, 2))
+    return pairs
+
+
+def separate(seqs, d):
+    """Return (blocks, new sequences) with the new sequences pairwise disjoint."""
+    seqs = [list(X) for X in seqs]
+    blocks = []
+    if not overlapping_pairs(seqs):
+        return blocks, seqs
+    for k in range(1, len(seqs)):
+        earlier = set().union(*map(set, seqs[:k]))
+        Xk = set(seqs[k])
+        if not Xk & earlier:
+            continue
+        private = [p for p in seqs[k] if p not in earlier]
+        if not private:
+            cand = [l for l in range(k) if Xk & set(seqs[l]) and not set(seqs[l]) <= Xk]
+            if cand:
+                l = cand[0]
+                q = next(p for p in seqs[l] if p not in Xk)
+                blk, seqs = _block(seqs, d, l, q)
+            else:
+                blk, seqs = _block(seqs, d, None, None)
+            blocks.append(blk)
+            earlier = set().union(*map(set, seqs[:k]))
+            private = [p for p in seqs[k] if p not in earlier]
+            if not private:
+                raise ConstructionError(f"sequence {k} has no private token after a block")
+        blk, seqs = _block(seqs, d, k, private[0])
+        blocks.append(blk)
+        earlier = set().union(*map(set, seqs[:k]))
+        if set(seqs[k]) & earlier:
+            raise ConstructionError(f"sequence {k} still overlaps an earlier one")
+    if overlapping_pairs(seqs):
+        raise ConstructionError("sequences still overlap after separation")
+    blocks[-1].claims.append({"kind": "disjoint"})
+    return blocks, seqs
+
+
+def _unique_max(a, X):
+    best, arg, tie = None, None, False
+    for x in X:
+        s = dot(a, x)
+        if best is None or sign(s - best) > 0:
+            best, arg, tie = s, x, False
+        elif s == best:
+            tie = True
+    return None if tie else arg
+
+
+def _exposing(p, X, d):
+    """A simple rational direction with p the unique maximiser over X, or None."""
+    cands = []
+    if type(p[0]) is Fraction:
+        n = Fraction(len(X))
+        cen = tuple(sum(x[i] for x in X) / n for i in range(d))
+        a = tuple(pi - ci for pi, ci in zip(p, cen))
+        if any(a):
+            cands.append(_integral(a))
+    for i in range(d):
+        for s in (1, -1):
+            cands.append(tuple(Fraction(s if j == i else 0) for j in range(d)))
+    for a in cands:
+        if _unique_max(a, X) == p:
+            return a
+    return None
+
+
+def _integral(a):
+    from math import gcd, lcm
+    den = lcm(*(x.denominator for x in a))
+    nums = [int(x * den) for x in a]
+    g = gcd(*nums)
+    return tuple(Fraction(n // g) for n in nums)
+
+
+def _block(seqs, d, target, p):
+    """One separation block; the leader of sequence ``target`` will be p (or where p goes)."""
+    allpts = set().union(*map(set, seqs))
+    ff_hat = None
+    cur = seqs
+    if target is not None:
+        a = _exposing(p, seqs[target], d)
+        if a is None:  # hat-move p to a fresh point beyond the rest of its sequence
+            a = tuple(Fraction(1 if i == 0 else 0) for i in range(d))
+            top = max((x[0] for x in seqs[target] if x != p), key=lambda s: s)
+            f = (Fraction(floor_of(top) + 1),) + tuple(p[1:])
+            while f in allpts:
+                f = (f[0] + 1,) + f[1:]
+            v, proj = injective_direction(allpts | {f}, d)
+            s0 = proj[p]
+            gap = min(abs_(proj[q] - s0) for q in allpts if q != p) if len(allpts) > 1 else ONE
+            eps = tube_eps(gap)
+            ff_hat = (v, s0, eps, p, f)
+            cur = [[f if x == p else x for x in X] for X in seqs]
+            p = f
+    else:
+        a = moment(2, d)
+    leaders = _perturb(a, cur, target, p, d)
+    a, leaders = leaders
+    low = min(dot(a, x) for X in cur for x in X)
+    shift = None
+    if sign(low) <= 0:
+        c = floor_of(-low / dot(a, a)) + 1
+        shift = tuple(c * ai for ai in a)
+        cur = [[tuple(xi + si for xi, si in zip(x, shift)) for x in X] for X in cur]
+        leaders = [tuple(li + si for li, si in zip(L, shift)) for L in leaders]
+    lam, new = _choose_lambda(seqs, cur, leaders)
+    if ff_hat is not None:
+        v, s0, eps, p0, f = ff_hat
+        ff = hat_ff(v, s0, eps, p0, f, shift)
+        target_pos = f if shift is None else tuple(x + s for x, s in zip(f, shift))
+        claims = [hat_claim(v, s0, eps, p0, target_pos)]
+    else:
+        ff = shift_ff(shift) if shift is not None else identity_ff(d)
+        claims = []
+    claims.append({"kind": "leaders", "a": a, "leaders": leaders})
+    sa = SA(ONE, Mat("rank1", ONE, a), Mat("scalar", lam))
+    return Block(ff, sa, PHASE, claims), new
+
+
+def abs_(x):
+    return x if sign(x) >= 0 else -x
+
+
+def _perturb(a, seqs, target, p, d):
+    """Perturb a until every sequence has a unique maximiser, keeping p for target."""
+    def ok(a2):
+        leaders = []
+        for j, X in enumerate(seqs):
+            L = _unique_max(a2, X)
+            if L is None or (j == target and L != p):
+                return None
+            leaders.append(L)
+        return leaders
+
+    res = ok(a)
+    if res is not None:
+        return a, res
+    for t in range(3, 60):
+        b = moment(t, d)
+        delta = Fraction(1)
+        for _ in range(80):
+            delta /= 2
+            a2 = tuple(x + delta * y for x, y in zip(a, b))
+            res = ok(a2)
+            if res is not None:
+                return a2, res
+    raise ConstructionError("no direction with unique leaders found")
+
+
+def _lambdas():
+    yield Fraction(1)
+    n = 2
+    while True:
+        yield Fraction(n)
+        yield Fraction(1, n)
+        n += 1
+
+
+def _choose_lambda(before, cur, leaders):
+    """lambda such that pairs with distinct leaders end disjoint, the rest keep status."""
+    before_pairs = overlapping_pairs(before)
+    N = len(cur)
+    for lam, _ in zip(_lambdas(), range(1000)):
+        new = [[tuple(xi + lam * li for xi, li in zip(x, leaders[j])) for x in X]
+               for j, X in enumerate(cur)]
+        after = overlapping_pairs(new)
+        # equal leaders translate both sequences alike, so their relation is kept;
+        # otherwise lambda must avoid the finitely many values that make them meet
+        good = all(leaders[i] == leaders[j] and (i, j) in before_pairs for (i, j) in after)
+        if good and len({frozenset(X) for X in new}) == N:
+            return lam, new
+    raise ConstructionError("no admissible lambda found")

@@ -1,0 +1,156 @@
+"""Transformer layers with exact weights, and a plain exact evaluator.
+
+Semantics (MATH.md section 2):
+
+* ``FF(x) = eta * x + W relu(U x + b)``, per token; ``U`` is w x d, ``W`` d x w.
+* ``SA(X)_i = rho * x_i + sum_j w_ij V x_j`` with hardmax weights: the
+  maximisers C_i of ``<A x_i, x_j>`` over j share weight 1/|C_i| (ties kept).
+* A block is ``SA(FF(X))``; a transformer applies its blocks in order.
+
+``evaluate`` here is deliberately simple (index by index, no caching); the
+certified path is the independent checker in ``proofs_check``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from .numbers import dot, sign
+
+__all__ = ["Mat", "FF", "SA", "Block", "Transformer", "ZERO", "identity_ff",
+           "identity_sa"]
+
+
+@dataclass(frozen=True)
+class Mat:
+    """A d x d matrix in factored form: zero, c*I, c*a a^T, or full rows."""
+    kind: str                 # "zero" | "scalar" | "rank1" | "full"
+    c: object = Fraction(0)
+    a: tuple = ()
+    rows: tuple = ()
+
+    def apply(self, x):
+        if self.kind == "zero":
+            return tuple(0 * xi for xi in x)
+        if self.kind == "scalar":
+            return tuple(self.c * xi for xi in x)
+        if self.kind == "rank1":
+            s = self.c * dot(self.a, x)
+            return tuple(s * ai for ai in self.a)
+        return tuple(dot(r, x) for r in self.rows)
+
+    def is_zero(self):
+        if self.kind == "zero":
+            return True
+        if self.kind == "scalar":
+            return self.c == 0
+        if self.kind == "rank1":
+            return self.c == 0 or not any(self.a)
+        return not any(any(r) for r in self.rows)
+
+    def params(self):
+        if self.kind == "zero":
+            return []
+        if self.kind == "scalar":
+            return [self.c]
+        if self.kind == "rank1":
+            return ([self.c] if self.c != 1 else []) + list(self.a)
+        return [v for r in self.rows for v in r]
+
+
+ZERO = Mat("zero")
+
+
+@dataclass(frozen=True)
+class FF:
+    eta: object
+    U: tuple                 # w rows of length d
+    b: tuple                 # w
+    W: tuple                 # d rows of length w
+
+    @property
+    def width(self):
+        return len(self.U)
+
+    def apply(self, x):
+        acts = [dot(u, x) + bk for u, bk in zip(self.U, self.b)]
+        acts = [a if sign(a) > 0 else 0 for a in acts]
+        out = []
+        for i, xi in enumerate(x):
+            v = self.eta * xi
+            for wik, ak in zip(self.W[i], acts):
+                if ak != 0 and wik != 0:
+                    v = v + wik * ak
+            out.append(v)
+        return tuple(out)
+
+    def params(self):
+        return [self.eta] + [v for r in self.U for v in r] + list(self.b) + \
+            [v for r in self.W for v in r]
+
+
+@dataclass(frozen=True)
+class SA:
+    rho: object
+    A: Mat
+    V: Mat
+
+    def apply(self, X):
+        X = list(X)
+        out = []
+        for xi in X:
+            q = self.A.apply(xi)
+            scores = [dot(q, xj) for xj in X]
+            best = scores[0]
+            for s in scores[1:]:
+                if sign(s - best) > 0:
+                    best = s
+            C = [j for j, s in enumerate(scores) if s == best]
+            acc = [0] * len(xi)
+            for j in C:
+                vx = self.V.apply(X[j])
+                acc = [a + v for a, v in zip(acc, vx)]
+            n = Fraction(len(C))
+            out.append(tuple(self.rho * x + a / n for x, a in zip(xi, acc)))
+        return out
+
+    def params(self):
+        return [self.rho] + self.A.params() + self.V.params()
+
+
+@dataclass
+class Block:
+    ff: FF
+    sa: SA
+    phase: str
+    claims: list = field(default_factory=list)
+
+    def apply(self, X):
+        return self.sa.apply([self.ff.apply(x) for x in X])
+
+
+@dataclass
+class Transformer:
+    blocks: list
+    dim: int
+
+    def evaluate(self, X, upto=None):
+        X = list(X)
+        for blk in self.blocks[:upto]:
+            X = blk.apply(X)
+        return X
+
+    @property
+    def width(self):
+        return max((b.ff.width for b in self.blocks), default=0)
+
+    def nonzero_params(self):
+        return sum(1 for b in self.blocks for p in b.ff.params() + b.sa.params() if p != 0)
+
+
+def identity_ff(d):
+    return FF(Fraction(1), (), (), tuple(() for _ in range(d)))
+
+
+def identity_sa():
+    return SA(Fraction(1), ZERO, ZERO)
