@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .numbers import (Alg, JsonDecimal, NumberError, RadicalExpr, build_field,
-                      parse_coordinate, to_text)
+                      parse_coordinate, radical_atoms, to_text)
 
 __all__ = ["DatasetError", "Dataset", "Pair", "load", "from_obj", "canonical_obj"]
 
@@ -42,6 +42,7 @@ class Dataset:
     pairs: list
     field: object = None          # AlgField or None (rational data)
     texts: dict = None            # scalar -> original text, for algebraic coordinates
+    atoms: dict = None            # (base, exponent) -> value of each root in those texts
 
     @property
     def N(self):
@@ -159,16 +160,19 @@ def from_obj(obj, source="<data>"):
             sides.append(pts)
         raw_pairs.append((name, where, sides[0], sides[1]))
 
-    field, texts = None, None
+    field, texts, atoms = None, None, None
     if radicals:
         try:
-            field, values = build_field(radicals)
+            field, values, fconv = build_field(radicals)
         except NumberError as exc:
             fail(str(exc))
         value_of = {id(r): v for r, v in zip(radicals, values)}
-        texts = {}
+        texts, atoms = {}, {}
         for r, v in zip(radicals, values):
-            texts.setdefault(v, r.text.strip())
+            if v not in texts:
+                texts[v] = r.text.strip()
+                for base, exp, val in radical_atoms(r, fconv):
+                    atoms[(base, exp)] = val
 
         def conv(c):
             if isinstance(c, RadicalExpr):
@@ -203,7 +207,7 @@ def from_obj(obj, source="<data>"):
                  f"(assumption 1.3 i)" + ("; their outputs agree too, but a "
                  "transformer needs distinct inputs" if same else ""))
         first[key] = j
-    return Dataset(source, dim, pairs, field, texts)
+    return Dataset(source, dim, pairs, field, texts, atoms)
 
 
 def canonical_obj(ds):

@@ -126,6 +126,28 @@ def _parse_expression(value):
     return RadicalExpr(value, tree, sym)
 
 
+def radical_atoms(radical, conv):
+    """The roots (base, exponent, value) occurring in a radical's text, as field elements.
+
+    These are what an independent reader of the text needs to evaluate it in
+    the field: each value is checked there as the positive root of its base.
+    """
+    text = radical.text.replace("^", "**")
+    out = []
+    for node in ast.walk(radical.tree):
+        if isinstance(node, ast.Call):
+            base, exp = node.args[0], Fraction(1, 2)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            e = _to_sympy(node.right, text)
+            if e.is_Integer:
+                continue
+            base, exp = node.left, Fraction(int(e.p), int(e.q))
+        else:
+            continue
+        out.append((conv(_to_sympy(base, text)), exp, conv(_to_sympy(node, text))))
+    return out
+
+
 def _to_sympy(node, value):
     """Build a sympy expression from a whitelisted ast node (no eval)."""
     import sympy
@@ -344,7 +366,8 @@ class Alg:
 def build_field(radicals):
     """Fix one number field holding every given :class:`RadicalExpr`.
 
-    Returns ``(field, values)``, values[i] the field element of radicals[i].
+    Returns ``(field, values, conv)``: values[i] is the field element of
+    radicals[i]; conv maps any sympy expression in those radicals into the field.
     Uses sympy for the primitive element only; element arithmetic is ours.
     """
     import sympy
@@ -383,7 +406,7 @@ def build_field(radicals):
                                    for c in reversed(anp.to_list())])
         return cache[e]
 
-    return field, [conv(r.sym) for r in radicals]
+    return field, [conv(r.sym) for r in radicals], conv
 
 
 # ------------------------------------------------------------- utilities

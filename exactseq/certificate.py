@@ -1,0 +1,113 @@
+"""Certificates: the construction as plain, canonical JSON for proofs_check.
+
+Numbers are exact text: "p" or "p/q" in lowest terms; over a number field
+Q(theta) an element is the list [c0, ..., c_{k-1}] of rationals meaning
+sum c_i theta^i, and the top-level "field" gives theta by its monic minimal
+polynomial (coefficients lowest degree first) and an isolating interval,
+plus the value of every root that the dataset's coordinate texts use.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from fractions import Fraction
+
+from . import __version__
+from .dataset import canonical_hash, canonical_obj
+from .numbers import Alg, to_text
+
+FORMAT = "exactseq-certificate"
+SCHEMA_VERSION = 1
+
+
+def num(x):
+    if isinstance(x, Alg):
+        return [to_text(c) for c in x.c]
+    return to_text(x)
+
+
+def vec(v):
+    return [num(x) for x in v]
+
+
+def _mat(M):
+    if M.kind == "zero":
+        return {"kind": "zero"}
+    if M.kind == "scalar":
+        return {"kind": "scalar", "c": num(M.c)}
+    if M.kind == "rank1":
+        return {"kind": "rank1", "c": num(M.c), "a": vec(M.a)}
+    return {"kind": "full", "rows": [vec(r) for r in M.rows]}
+
+
+def _claim(c):
+    out = {}
+    for key, val in c.items():
+        if key in ("kind", "m"):
+            out[key] = val
+        elif key in ("v", "point", "target", "a"):
+            out[key] = vec(val)
+        elif key == "leaders":
+            out[key] = [vec(p) for p in val]
+        elif key == "sphere":
+            out[key] = [[vec(p) for p in s] for s in val]
+        elif key == "t":
+            out[key] = [num(x) for x in val]
+        else:
+            out[key] = num(val)
+    return out
+
+
+def block_obj(b):
+    ff, sa = b.ff, b.sa
+    return {"phase": b.phase,
+            "ff": {"eta": num(ff.eta), "U": [vec(u) for u in ff.U], "b": vec(ff.b),
+                   "W": [vec(r) for r in ff.W]},
+            "sa": {"rho": num(sa.rho), "A": _mat(sa.A), "V": _mat(sa.V)},
+            "claims": [_claim(c) for c in b.claims]}
+
+
+def field_obj(ds):
+    if ds.field is None:
+        return None
+    obj = ds.field.describe()
+    obj["atoms"] = [{"base": num(b), "exponent": to_text(e), "value": num(v)}
+                    for (b, e), v in sorted(ds.atoms.items(), key=lambda kv: repr(kv[0]))]
+    return obj
+
+
+def versions():
+    import platform
+    import sympy
+    return {"exactseq": __version__, "python": platform.python_version(), "sympy": sympy.__version__}
+
+
+def build(ds, construction, attention="hardmax"):
+    """The certificate object (without a verdict)."""
+    data = canonical_obj(ds)
+    return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "attention": attention,
+            "versions": versions(), "dataset_sha256": canonical_hash(data), "dataset": data,
+            "field": field_obj(ds), "blocks": [block_obj(b) for b in construction.blocks]}
+
+
+def dumps(cert):
+    return json.dumps(cert, sort_keys=True, indent=1, ensure_ascii=True) + "\n"
+
+
+def write_atomic(path, text):
+    """Write text to path via a temporary file and rename: never a partial file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".exactseq-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

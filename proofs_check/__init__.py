@@ -1,0 +1,4 @@
+"""proofs_check: the independent checker of exactseq certificates (stdlib only)."""
+from .checker import Malformed, Rejected, check
+
+__all__ = ["check", "Rejected", "Malformed"]
