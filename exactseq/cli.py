@@ -1,0 +1,275 @@
+"""Command line: ``exactseq check`` and ``exactseq verify``.
+
+Exit status: 0 certified/verified, 1 a check failed, 2 bad input or usage.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from . import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD = 0, 1, 2
+
+DESCRIPTION = """\
+Build a transformer with exact weights that maps every input sequence of a
+dataset exactly onto its output sequence (Alcalde, Fantuzzi, Zuazua,
+Theorem 1.4), and certify it with the independent checker proofs_check, which
+re-evaluates every block from the weights alone in exact arithmetic.
+"""
+
+CHECK_HELP = """\
+Dataset format (JSON):
+  {"sequences": [{"name": "a", "input": [[1, 0], [0, 1]], "output": [[2, 2]]}, ...],
+   "dimension": 2}
+Coordinates: integers, "p/q", exact decimals ("-0.125", "1e-30"; a JSON 0.1 is
+1/10, never a float), or real algebraic expressions with sqrt, ^, + - * / and
+parentheses ("sqrt(3)/2", "(1+sqrt(5))/2", "2^(1/3)").
+Requirements (Assumption 1.3): inputs pairwise distinct as sets; no repeated
+token inside an input or an output; each output no longer than its input.
+
+Exit status: 0 certified, 1 a check failed, 2 bad input or usage.
+"""
+
+
+class _Progress:
+    """A one-line progress indicator on stderr, only on a terminal."""
+
+    def __init__(self, enabled):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, text):
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.2:
+            return
+        self.last = now
+        self.shown = True
+        sys.stderr.write("\r\x1b[K" + text)
+        sys.stderr.flush()
+
+    def done(self):
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _bad(msg):
+    print(f"exactseq: error: {msg}", file=sys.stderr)
+    return EXIT_BAD
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="exactseq", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"exactseq {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    pc = sub.add_parser("check", help="construct and certify a dataset",
+                        description="Construct an exact hardmax transformer for FILE and "
+                        "certify it with proofs_check.", epilog=CHECK_HELP,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    pc.add_argument("file", metavar="FILE", help="dataset JSON file")
+    pc.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    pc.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
+    pc.add_argument("--certificate", metavar="OUT", help="write the certificate (canonical JSON) to OUT")
+
+    pv = sub.add_parser("verify", help="re-check a certificate with proofs_check only",
+                        description="Run only the independent checker on a certificate. "
+                        "With DATASET, the certificate must be about that dataset "
+                        "(SHA-256 of its canonical form).",
+                        epilog="Exit status: 0 verified, 1 rejected, 2 malformed or bad input.")
+    pv.add_argument("cert", metavar="CERT", help="certificate JSON file")
+    pv.add_argument("dataset", metavar="DATASET", nargs="?", help="dataset JSON file (optional)")
+    pv.add_argument("--json", action="store_true", help="print one JSON object")
+    pv.add_argument("--quiet", action="store_true", help="print nothing")
+
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_BAD
+    try:
+        if args.command == "check":
+            return cmd_check(args)
+        return cmd_verify(args)
+    except KeyboardInterrupt:
+        print("exactseq: interrupted; nothing certified", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so in one line, never certify
+        print(f"exactseq: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def cmd_check(args):
+    from . import certificate
+    from .construction import WIDTH_BOUND, block_bound, build
+    from .dataset import DatasetError, load
+    import proofs_check
+
+    try:
+        ds = load(args.file)
+    except DatasetError as exc:
+        return _bad(str(exc))
+    progress = _Progress(not args.quiet and not args.json)
+    t0 = time.perf_counter()
+    summary, reason, cert = None, None, None
+    try:
+        cons = build(ds, progress=lambda ph: progress(f"constructing: {ph}"))
+        t1 = time.perf_counter()
+        cert = certificate.build(ds, cons)
+        summary = proofs_check.check(
+            json.loads(certificate.dumps(cert)),
+            progress=lambda k, n: progress(f"checking block {k}/{n}"))
+    except (proofs_check.Rejected, proofs_check.Malformed) as exc:
+        reason = str(exc)
+    except Exception as exc:  # never certify after an unexpected error
+        reason = f"internal error: {type(exc).__name__}: {exc}"
+    finally:
+        progress.done()
+    t2 = time.perf_counter()
+    verdict = "certified" if summary is not None else "failed"
+    blocks = len(cert["blocks"]) if cert else None
+    report = {
+        "verdict": verdict,
+        "attention": "hardmax",
+        "dataset": {"file": args.file, "N": ds.N, "d": ds.dim, "sum_n": sum(len(p.input) for p in ds.pairs),
+                    "sum_m": ds.sum_m, "field": None if ds.field is None else
+                    {"degree": ds.field.k}},
+        "blocks": blocks,
+        "block_bound": block_bound(ds),
+        "phases": dict(cons.phase_blocks) if cert else None,
+        "width": cons.model.width if cert else None,
+        "width_bound": WIDTH_BOUND,
+        "parameters": summary["parameters"] if summary else None,
+        "claims_checked": summary["claims_checked"] if summary else None,
+        "margins": _margins(cons) if cert else None,
+        "sequences": [{"index": j, "name": p.name, "n": len(p.input), "m": len(p.output),
+                       "verdict": verdict} for j, p in enumerate(ds.pairs)],
+        "reason": reason,
+        "time_s": {"total": round(t2 - t0, 4)},
+    }
+    if cert and summary is not None and args.certificate:
+        cert["verdict"] = "certified"
+        cert["bounds"] = {"blocks": report["block_bound"], "width": WIDTH_BOUND}
+        try:
+            certificate.write_atomic(args.certificate, certificate.dumps(cert))
+        except OSError as exc:
+            return _bad(f"{args.certificate}: cannot write certificate: {exc.strerror}")
+        report["certificate"] = args.certificate
+    if args.json:
+        print(json.dumps(report, indent=1))
+    elif not args.quiet:
+        print(_text_report(report))
+    return EXIT_OK if summary is not None else EXIT_FAILED
+
+
+def _margins(cons):
+    from fractions import Fraction
+    from .numbers import lower_bound, upper_bound
+    eps = [c["eps"] for b in cons.blocks for c in b.claims if c["kind"] == "hat"]
+    params = [p for b in cons.blocks for p in b.ff.params() + b.sa.params()]
+    big = max((max(abs(lower_bound(p)), abs(upper_bound(p))) for p in params), default=Fraction(0))
+    bits = max((_bits(p) for p in params), default=0)
+    return {"smallest_tube_eps": str(min(eps)) if eps else None,
+            "largest_abs_parameter": float(big), "max_parameter_bits": bits}
+
+
+def _bits(p):
+    from .numbers import Alg
+    cs = p.c if isinstance(p, Alg) else (p,)
+    return max(max(abs(c.numerator).bit_length(), c.denominator.bit_length()) for c in cs)
+
+
+def _text_report(r):
+    ds = r["dataset"]
+    lines = [f"exactseq {__version__}: exact hardmax interpolation (Theorem 1.4)",
+             f"dataset      {ds['file']}: N = {ds['N']} sequences, d = {ds['d']}, "
+             f"sum n = {ds['sum_n']}, sum m = {ds['sum_m']}"
+             + (f", coordinates in a number field of degree {ds['field']['degree']}" if ds["field"] else "")]
+    if r["blocks"] is not None:
+        ph = ", ".join(f"{k} {v}" for k, v in r["phases"].items())
+        lines += [f"blocks       {r['blocks']} (bound 2 sum m + 2N + 1 = {r['block_bound']}): {ph}",
+                  f"FF width     {r['width']} (bound {r['width_bound']})"]
+    if r["parameters"] is not None:
+        lines.append(f"parameters   {r['parameters']} non-zero")
+        lines.append("lemmas       " + ", ".join(f"{k} {v}" for k, v in r["claims_checked"].items())
+                     + " claims proved")
+        m = r["margins"]
+        lines.append(f"margins      smallest tube eps {m['smallest_tube_eps']}, largest |parameter| "
+                     f"{m['largest_abs_parameter']:.4g}, {m['max_parameter_bits']} bits")
+    for s in r["sequences"]:
+        name = f" ({s['name']})" if s["name"] is not None else ""
+        lines.append(f"sequence {s['index']}{name}: {s['n']} -> {s['m']} tokens: {s['verdict']}")
+    if r["verdict"] == "certified":
+        lines.append("verdict      CERTIFIED: every output set equals its target exactly "
+                     "(Hausdorff distance 0)")
+    else:
+        lines.append(f"verdict      FAILED: {r['reason']}")
+    if r.get("certificate"):
+        lines.append(f"certificate  {r['certificate']}")
+    lines.append(f"time         {r['time_s']['total']:.3f} s")
+    return "\n".join(lines)
+
+
+def cmd_verify(args):
+    from . import certificate
+    from .dataset import DatasetError, canonical_hash, canonical_obj, load, parse_json
+    import proofs_check
+
+    try:
+        with open(args.cert, "rb") as fh:
+            text = fh.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return _bad(f"{args.cert}: cannot read: {getattr(exc, 'strerror', None) or exc}")
+    try:
+        cert = parse_json(text, args.cert)
+    except DatasetError as exc:
+        return _bad(str(exc))
+    if not isinstance(cert, dict) or cert.get("format") != certificate.FORMAT:
+        return _bad(f"{args.cert}: not an exactseq certificate (missing or wrong 'format')")
+    if cert.get("schema_version") != certificate.SCHEMA_VERSION:
+        return _bad(f"{args.cert}: unknown schema_version {cert.get('schema_version')!r}")
+    if not isinstance(cert.get("dataset"), dict):
+        return _bad(f"{args.cert}: missing field 'dataset'")
+    if canonical_hash(cert["dataset"]) != cert.get("dataset_sha256"):
+        return _bad(f"{args.cert}: 'dataset_sha256' does not match the embedded dataset")
+    if args.dataset:
+        try:
+            ds = load(args.dataset)
+        except DatasetError as exc:
+            return _bad(str(exc))
+        if canonical_hash(canonical_obj(ds)) != cert["dataset_sha256"]:
+            return _bad(f"{args.dataset}: dataset does not match the certificate (SHA-256 differs)")
+    try:
+        summary = proofs_check.check(cert)
+        verdict, reason, status = "verified", None, EXIT_OK
+    except proofs_check.Malformed as exc:
+        return _bad(f"{args.cert}: malformed certificate: {exc}")
+    except proofs_check.Rejected as exc:
+        summary, verdict, reason, status = None, "rejected", str(exc), EXIT_FAILED
+    except Exception as exc:  # never verify after an unexpected error
+        summary, verdict, reason, status = None, "rejected", f"internal error: {exc!r}", EXIT_FAILED
+    out = {"verdict": verdict, "reason": reason}
+    if summary:
+        out.update(summary)
+        out["verdict"] = verdict
+    if args.json:
+        print(json.dumps(out, indent=1))
+    elif not args.quiet:
+        if summary:
+            print(f"VERIFIED: {summary['blocks']} blocks (bound {summary['block_bound']}), width "
+                  f"{summary['width']}, {summary['parameters']} non-zero parameters; every output "
+                  f"equals its target exactly")
+        else:
+            print(f"REJECTED: {reason}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
