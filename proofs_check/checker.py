@@ -297,10 +297,10 @@ class Tok:
     For rational data ``key = (den, nums)``: x = nums / den, den the lcm of the
     coordinate denominators, so the key is canonical and fast to hash.
     """
-    __slots__ = ("x", "n", "key")
+    __slots__ = ("x", "n", "key", "memo")
 
     def __init__(self, x, n):
-        self.x, self.n = x, n
+        self.x, self.n, self.memo = x, n, {}
         if isinstance(x[0], Fraction):
             den = 1
             for c in x:
@@ -329,8 +329,22 @@ def dot(u, x):
     return acc
 
 
+_PROJ = {}
+
+
+def proj(u):
+    """The shared :class:`Proj` of row u (so tokens can remember their projections)."""
+    if u not in _PROJ:
+        _PROJ[u] = Proj(u)
+    return _PROJ[u]
+
+
 class Proj:
-    """<u, x> for one row u, exactly; integer arithmetic for rational data."""
+    """<u, x> for one row u, exactly; integer arithmetic for rational data.
+
+    A token remembers (numerator, denominator) of <u, x> per row: x never
+    changes, so the value cannot either.
+    """
 
     def __init__(self, u):
         self.u = u
@@ -341,19 +355,33 @@ class Proj:
 
     def frac(self, t):
         """(numerator, positive denominator) of <u, x> (rational data)."""
-        return sum(map(mul, self.nums, t.key[1])), self.den * t.key[0]
+        r = t.memo.get(self)
+        if r is None:
+            r = t.memo[self] = (sum(map(mul, self.nums, t.key[1])), self.den * t.key[0])
+        return r
 
     def value(self, t):
         if self.rat and isinstance(t.x[0], Fraction):
             return Fraction(*self.frac(t))
         return dot(self.u, t.x)
 
-    def cmp(self, t, b):
-        """Sign of <u, x> - b."""
-        if self.rat and isinstance(t.x[0], Fraction):
-            n, d = self.frac(t)
-            return _sg(n * b.denominator - b.numerator * d)
-        return sgn(dot(self.u, t.x) - b)
+    def cuts(self, bounds):
+        """Prepare thresholds for :meth:`above` (integer pairs for rational data)."""
+        if self.rat and all(isinstance(c, Fraction) for c in bounds):
+            return [(c.numerator, c.denominator) for c in bounds]
+        return list(bounds)
+
+    def signs(self, t, cuts):
+        """Sign of <u, x> - c for each prepared threshold c; one inner product for all."""
+        if self.rat and cuts and type(cuts[0]) is tuple and type(t.x[0]) is Fraction:
+            n, d = t.memo.get(self) or self.frac(t)
+            out = []
+            for cn, cd in cuts:
+                a, b = n * cd, cn * d
+                out.append(1 if a > b else -1 if a < b else 0)
+            return out
+        v = self.value(t)
+        return [sgn(v - c) for c in cuts]
 
 
 # -------------------------------------------------------------- evaluation
@@ -364,7 +392,10 @@ def eval_ff(ff, seqs):
     rows = {}
     for k, u in enumerate(U):
         rows.setdefault(u, []).append(k)
-    projs = [(Proj(u), ks) for u, ks in rows.items()]
+    projs = []
+    for u, ks in rows.items():
+        pr = proj(u)
+        projs.append((pr, ks, pr.cuts([-b[k] for k in ks])))
     zero_map = {}
 
     def is_zero(S):
@@ -378,7 +409,12 @@ def eval_ff(ff, seqs):
     for toks in seqs:
         new, changed = [], False
         for t in toks:
-            S = tuple(sorted(k for pr, ks in projs for k in ks if pr.cmp(t, -b[k]) > 0))
+            S = []
+            for pr, ks, cut in projs:
+                for k, sg in zip(ks, pr.signs(t, cut)):
+                    if sg > 0:
+                        S.append(k)
+            S = tuple(S)
             if is_zero(S):
                 if eta == 1:
                     new.append(t)
@@ -403,7 +439,7 @@ def argmaxes(A, toks):
         return [every] * n
     if kind == "rank1":
         _, c, a = A
-        pr = Proj(a)
+        pr = proj(a)
         p = [pr.value(t) for t in toks]
         hi, lo = max_set(p), max_set([-x for x in p])
         return [hi if sgn(c * p[i]) > 0 else lo if sgn(c * p[i]) < 0 else every
@@ -417,6 +453,10 @@ def argmaxes(A, toks):
         else:
             rows = [[dot(ti.x, tj.x) for tj in toks] for ti in toks]
         s = sgn(c)
+        if isinstance(toks[0].x[0], Fraction):
+            pick = max if s > 0 else min
+            return [tuple(j for j, v in enumerate(r) if v == best)
+                    for r in rows for best in (pick(r),)]
         return [max_set([v * s for v in r]) for r in rows]
     M = A[1]
     res = []
@@ -491,11 +531,13 @@ def claim_hat(c, seqs, after_ff):
         return "eps must be positive"
     if dot(v, p) != s0:
         return "<v, p> differs from s0"
-    pr = Proj(v)
+    pr = proj(v)
     found = False
+    ends = pr.cuts([s0 - eps, s0 + eps])
     for j, toks in enumerate(seqs):
         for t in toks:
-            if pr.cmp(t, s0 - eps) > 0 and pr.cmp(t, s0 + eps) < 0:
+            lo, hi = pr.signs(t, ends)
+            if lo > 0 and hi < 0:
                 if t.x != p:
                     return f"the tube also holds a token of sequence {j}"
                 found = True
@@ -507,7 +549,7 @@ def claim_hat(c, seqs, after_ff):
 def claim_leaders(c, seqs):
     """Lemmas 4.5-4.7 (leader attention): in every sequence all <a,x> > 0 and the
     claimed leader is the unique maximiser of <a, .>."""
-    pr = Proj(c["a"])
+    pr = proj(c["a"])
     if len(c["leaders"]) != len(seqs):
         return "one leader per sequence expected"
     for j, (toks, L) in enumerate(zip(seqs, c["leaders"])):
@@ -654,6 +696,7 @@ def check(cert, progress=None):
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(0)
     _need(cert, dict, "certificate")
+    _PROJ.clear()
     if cert.get("schema_version") != SCHEMA_VERSION:
         raise Malformed(f"unknown schema_version {cert.get('schema_version')!r}")
     nums = Numbers(cert.get("field"))
