@@ -1,0 +1,51 @@
+from fractions import Fraction
+
+import pytest
+
+from exactseq.numbers import (Alg, JsonDecimal, NumberError, RadicalExpr, build_field,
+                              parse_coordinate, simplest_in, to_text)
+
+
+@pytest.mark.parametrize("value, expected", [
+    (3, Fraction(3)), ("-7", Fraction(-7)), ("6/4", Fraction(3, 2)), ("-0.125", Fraction(-1, 8)),
+    ("1e-30", Fraction(1, 10**30)), (JsonDecimal("0.1"), Fraction(1, 10)),
+    ("(1+3)/2^2", Fraction(1)), ("sqrt(4)", Fraction(2)), ("8^(1/3)", Fraction(2)),
+    (" 2 ", Fraction(2)), ("2**-2", Fraction(1, 4)),
+])
+def test_rational_forms(value, expected):
+    assert parse_coordinate(value) == expected
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("nan", "'nan' is not a number"), ("inf", "'inf' is not a number"),
+    ("abc", "'abc' is not a number"), (True, "true is not a number"), (None, "null is not a number"),
+    ("1/0", "'1/0' divides by zero"), ("sqrt(-1)", "'sqrt(-1)' is not a real number"),
+    ("(-8)^(1/3)", "'(-8)^(1/3)': fractional power of a non-positive number"),
+    ("2^sqrt(2)", "'2^sqrt(2)': exponents must be rational"),
+    ("os.system('x')", "\"os.system('x')\" is not a number"), ([1], "a JSON array is not a number"),
+    ("1e100000", "'1e100000' has an exponent beyond 10^10000"),
+])
+def test_rejections(value, reason):
+    with pytest.raises(NumberError) as exc:
+        parse_coordinate(value)
+    assert str(exc.value) == reason
+
+
+def test_field_arithmetic_is_exact():
+    rads = [parse_coordinate(s) for s in ("sqrt(2)", "sqrt(3)", "2^(1/3)")]
+    assert all(isinstance(r, RadicalExpr) for r in rads)
+    field, (r2, r3, c2), _ = build_field(rads)
+    assert r2 * r2 == 2 and r3 * r3 == 3 and c2 * c2 * c2 == 2
+    assert r2 > Fraction(14142135, 10**7) and r2 < Fraction(14142136, 10**7)
+    assert (r2 * r3 - Fraction(2449489742783178, 10**15)).sign() == 1
+    assert (r2 + r3) * (r3 - r2) == 1
+    assert isinstance(r2, Alg) and hash(field.const(2)) == hash(Fraction(2))
+
+
+def test_simplest_in():
+    assert simplest_in(0, 3) == 1
+    assert simplest_in(Fraction(1, 6), Fraction(1, 3)) == Fraction(1, 4)
+    assert simplest_in(Fraction(-5, 2), Fraction(-2)) == Fraction(-7, 3)
+    assert simplest_in(Fraction(2), Fraction(5, 2)) == Fraction(7, 3)
+    assert simplest_in(Fraction(1, 3), Fraction(1, 2)) == Fraction(2, 5)
+    assert to_text(Fraction(-6, 4)) == "-3/2"
