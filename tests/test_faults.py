@@ -1,0 +1,192 @@
+"""Planted faults: the checker must reject, or the model must still interpolate exactly.
+
+"Still interpolates" is judged by the plain dense evaluator in helpers.py,
+written independently of both the constructor and proofs_check.
+"""
+import copy
+from fractions import Fraction
+
+import pytest
+
+import proofs_check
+from helpers import certify, interpolates, seqs
+
+a, b, c = [0, 0], [1, 0], [0, 1]
+SMALL = seqs(([a, b], [[5, 5]]), ([b, c], [[5, 6]]), ([a, c], [[1, 2], [0, 0]]))
+
+
+@pytest.fixture(scope="module")
+def cert():
+    return certify(SMALL)[2]
+
+
+def weight_paths(cert):
+    """Every scalar weight of every block, as (block, section, key, i, j)."""
+    for k, blk in enumerate(cert["blocks"]):
+        ff, sa = blk["ff"], blk["sa"]
+        yield (k, "ff", "eta", None, None)
+        for key in ("U", "W"):
+            for i, row in enumerate(ff[key]):
+                for j in range(len(row)):
+                    yield (k, "ff", key, i, j)
+        for i in range(len(ff["b"])):
+            yield (k, "ff", "b", i, None)
+        yield (k, "sa", "rho", None, None)
+        for m in ("A", "V"):
+            M = sa[m]
+            if "c" in M:
+                yield (k, "sa", m, "c", None)
+            for i in range(len(M.get("a", []))):
+                yield (k, "sa", m, "a", i)
+
+
+def mutate(cert, path, fn):
+    new = copy.deepcopy(cert)
+    k, sec, key, i, j = path
+    holder = new["blocks"][k][sec]
+    if sec == "ff" and key in ("U", "W"):
+        holder[key][i][j] = fn(holder[key][i][j])
+    elif key == "b":
+        holder["b"][i] = fn(holder["b"][i])
+    elif i is None:
+        holder[key] = fn(holder[key])
+    elif i == "c":
+        holder[key]["c"] = fn(holder[key]["c"])
+    else:
+        holder[key]["a"][j] = fn(holder[key]["a"][j])
+    return new
+
+
+def accepted(cert):
+    try:
+        proofs_check.check(cert)
+        return True
+    except proofs_check.Rejected:
+        return False
+
+
+def _q(x):
+    q = Fraction(x)
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+
+
+@pytest.mark.parametrize("k", [1, 6, 30])
+def test_perturbing_any_weight_never_fools_the_checker(cert, k):
+    rejected = harmless = 0
+    for path in weight_paths(cert):
+        bad = mutate(cert, path, lambda s: _q(Fraction(s) + Fraction(1, 10**k)))
+        if accepted(bad):
+            assert interpolates(bad), f"accepted a wrong model: {path}"
+            harmless += 1
+        else:
+            rejected += 1
+    assert rejected > harmless > 0 or (rejected > 0 and harmless == 0)
+
+
+def test_sign_flips_never_fool_the_checker(cert):
+    for path in weight_paths(cert):
+        bad = mutate(cert, path, lambda s: _q(-Fraction(s)))
+        if accepted(bad):
+            assert interpolates(bad), f"accepted a wrong model: {path}"
+
+
+def test_dropping_or_swapping_blocks_is_rejected(cert):
+    n = len(cert["blocks"])
+    for k in range(n):
+        bad = copy.deepcopy(cert)
+        del bad["blocks"][k]
+        assert not accepted(bad) or interpolates(bad)
+    for k in range(n - 1):
+        bad = copy.deepcopy(cert)
+        bad["blocks"][k], bad["blocks"][k + 1] = bad["blocks"][k + 1], bad["blocks"][k]
+        assert not accepted(bad) or interpolates(bad)
+    bad = copy.deepcopy(cert)
+    del bad["blocks"][-1]
+    with pytest.raises(proofs_check.Rejected, match=r"^output: sequence 2: T\(X\) differs from Y"):
+        proofs_check.check(bad)
+
+
+def _first(cert, kind):
+    for k, blk in enumerate(cert["blocks"]):
+        for cl in blk["claims"]:
+            if cl["kind"] == kind:
+                return k, cl
+    raise AssertionError(kind)
+
+
+def test_forged_witnesses_are_named(cert):
+    bad = copy.deepcopy(cert)
+    k, cl = _first(bad, "hat")
+    cl["eps"] = "1000000"
+    with pytest.raises(proofs_check.Rejected,
+                       match=rf"^block {k + 1} \({bad['blocks'][k]['phase']}\): hat: the tube also holds"):
+        proofs_check.check(bad)
+
+    bad = copy.deepcopy(cert)
+    k, cl = _first(bad, "hat")
+    cl["s0"] = _q(Fraction(cl["s0"]) + 1)
+    with pytest.raises(proofs_check.Rejected, match=r"hat: <v, p> differs from s0"):
+        proofs_check.check(bad)
+
+    bad = copy.deepcopy(cert)
+    k, cl = _first(bad, "hat")
+    cl["target"] = [_q(Fraction(x) + 1) for x in cl["target"]]
+    with pytest.raises(proofs_check.Rejected, match=r"hat: the layer does not send the point"):
+        proofs_check.check(bad)
+
+    bad = copy.deepcopy(cert)
+    k, cl = _first(bad, "leaders")
+    cl["leaders"][0], cl["leaders"][1] = cl["leaders"][1], cl["leaders"][0]
+    with pytest.raises(proofs_check.Rejected,
+                       match=rf"^block {k + 1} \(separation\): leaders: the leader of sequence 0 is not"):
+        proofs_check.check(bad)
+
+    bad = copy.deepcopy(cert)
+    k, cl = _first(bad, "collapse")
+    cl["q"] = _q(Fraction(cl["t"][0]) + 1)
+    with pytest.raises(proofs_check.Rejected, match=r"collapse: t_0 < q"):
+        proofs_check.check(bad)
+
+    bad = copy.deepcopy(cert)
+    k, cl = _first(bad, "collapse")
+    cl["sphere"][2][0][0] = _q(Fraction(cl["sphere"][2][0][0]) + Fraction(1, 10**30))
+    with pytest.raises(proofs_check.Rejected, match=r"collapse: a sphere leader of sequence 2 is off the sphere"):
+        proofs_check.check(bad)
+
+    bad = copy.deepcopy(cert)
+    k, cl = _first(bad, "counts")
+    cl["m"][0] = 2
+    with pytest.raises(proofs_check.Rejected, match=r"counts: sequence 0 has 1 distinct points, expected 2"):
+        proofs_check.check(bad)
+
+
+def test_wrong_target_or_bad_dataset_is_rejected(cert):
+    bad = copy.deepcopy(cert)
+    bad["dataset"]["sequences"][1]["output"] = [["5", "7"]]
+    with pytest.raises(proofs_check.Rejected, match=r"^output: sequence 1: T\(X\) differs from Y"):
+        proofs_check.check(bad)
+    bad = copy.deepcopy(cert)
+    bad["dataset"]["sequences"][1]["input"] = copy.deepcopy(bad["dataset"]["sequences"][0]["input"])
+    with pytest.raises(proofs_check.Rejected, match=r"assumption 1.3 i"):
+        proofs_check.check(bad)
+
+
+def test_too_wide_or_too_deep_is_rejected(cert):
+    bad = copy.deepcopy(cert)
+    ff = max((blk["ff"] for blk in bad["blocks"]), key=lambda f: len(f["U"]))
+    assert len(ff["U"]) == 4
+    d = len(ff["W"])
+    ff["U"] += [["0"] * d]
+    ff["b"] += ["0"]
+    for row in ff["W"]:
+        row += ["1"]
+    with pytest.raises(proofs_check.Rejected, match=r"bounds: FF width 5 exceeds 4"):
+        proofs_check.check(bad)
+    bad = copy.deepcopy(cert)
+    ident = {"phase": "extra", "claims": [],
+             "ff": {"eta": "1", "U": [], "b": [], "W": [[] for _ in range(d)]},
+             "sa": {"rho": "1", "A": {"kind": "zero"}, "V": {"kind": "zero"}}}
+    bad["blocks"] += [ident] * 20
+    assert len(cert["blocks"]) == 11
+    with pytest.raises(proofs_check.Rejected, match=r"bounds: 31 blocks exceed 2 sum m \+ 2N \+ 1 = 15"):
+        proofs_check.check(bad)
