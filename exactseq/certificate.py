@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from fractions import Fraction
 
@@ -85,6 +86,8 @@ def versions():
 
 def build(ds, construction, attention="hardmax"):
     """The certificate object (without a verdict)."""
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)  # exact integers of any size
     data = canonical_obj(ds)
     return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "attention": attention,
             "versions": versions(), "dataset_sha256": canonical_hash(data), "dataset": data,
@@ -111,3 +114,72 @@ def write_atomic(path, text):
         except OSError:
             pass
         raise
+
+
+# ------------------------------------------------------------------ loading
+class CertificateError(ValueError):
+    """A certificate that does not have the documented form."""
+
+
+def load_model(cert):
+    """Rebuild the Transformer (blocks with their claims) from a certificate object."""
+    from .model import FF, SA, Block, Mat, Transformer
+    try:
+        field = _field_of(cert)
+        d = cert["dataset"]["dimension"]
+
+        def n(x):
+            if isinstance(x, list):
+                return field.elem([Fraction(c) for c in x])
+            q = Fraction(x)
+            return field.const(q) if field is not None else q
+
+        def v(xs):
+            return tuple(n(x) for x in xs)
+
+        def mat(M):
+            if M["kind"] == "zero":
+                return Mat("zero")
+            if M["kind"] == "scalar":
+                return Mat("scalar", n(M["c"]))
+            if M["kind"] == "rank1":
+                return Mat("rank1", n(M.get("c", "1")), v(M["a"]))
+            return Mat("full", rows=tuple(v(r) for r in M["rows"]))
+
+        def claim(c):
+            out = {}
+            for key, val in c.items():
+                if key in ("kind", "m"):
+                    out[key] = val
+                elif key in ("v", "point", "target", "a"):
+                    out[key] = v(val)
+                elif key == "leaders":
+                    out[key] = [v(p) for p in val]
+                elif key == "sphere":
+                    out[key] = [[v(p) for p in s] for s in val]
+                elif key == "t":
+                    out[key] = [n(x) for x in val]
+                else:
+                    out[key] = n(val)
+            return out
+
+        blocks = []
+        for b in cert["blocks"]:
+            ff, sa = b["ff"], b["sa"]
+            blocks.append(Block(
+                FF(n(ff["eta"]), tuple(v(u) for u in ff["U"]), v(ff["b"]),
+                   tuple(v(r) for r in ff["W"])),
+                SA(n(sa["rho"]), mat(sa["A"]), mat(sa["V"])),
+                b["phase"], [claim(c) for c in b.get("claims", [])]))
+        return Transformer(blocks, d)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+        raise CertificateError(f"malformed certificate: {type(exc).__name__}: {exc}") from None
+
+
+def _field_of(cert):
+    from .numbers import AlgField
+    spec = cert.get("field")
+    if spec is None:
+        return None
+    return AlgField([Fraction(c) for c in spec["minpoly"]], Fraction(spec["interval"][0]),
+                    Fraction(spec["interval"][1]))

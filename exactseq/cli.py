@@ -177,7 +177,15 @@ def _margins(cons):
     big = max((max(abs(lower_bound(p)), abs(upper_bound(p))) for p in params), default=Fraction(0))
     bits = max((_bits(p) for p in params), default=0)
     return {"smallest_tube_eps": str(min(eps)) if eps else None,
-            "largest_abs_parameter": float(big), "max_parameter_bits": bits}
+            "largest_abs_parameter": _approx(big), "max_parameter_bits": bits}
+
+
+def _approx(q):
+    """A short decimal reading of a rational for the report (display only)."""
+    try:
+        return f"{float(q):.4g}"
+    except OverflowError:
+        return f"~2^{q.numerator.bit_length() - q.denominator.bit_length()}"
 
 
 def _bits(p):
@@ -202,7 +210,7 @@ def _text_report(r):
                      + " claims proved")
         m = r["margins"]
         lines.append(f"margins      smallest tube eps {m['smallest_tube_eps']}, largest |parameter| "
-                     f"{m['largest_abs_parameter']:.4g}, {m['max_parameter_bits']} bits")
+                     f"{m['largest_abs_parameter']}, {m['max_parameter_bits']} bits")
     for s in r["sequences"]:
         name = f" ({s['name']})" if s["name"] is not None else ""
         lines.append(f"sequence {s['index']}{name}: {s['n']} -> {s['m']} tokens: {s['verdict']}")
@@ -219,7 +227,7 @@ def _text_report(r):
 
 def cmd_verify(args):
     from . import certificate
-    from .dataset import DatasetError, canonical_hash, canonical_obj, load, parse_json
+    from .dataset import DatasetError, canonical_hash, canonical_obj, load
     import proofs_check
 
     try:
@@ -227,10 +235,12 @@ def cmd_verify(args):
             text = fh.read().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return _bad(f"{args.cert}: cannot read: {getattr(exc, 'strerror', None) or exc}")
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)
     try:
-        cert = parse_json(text, args.cert)
-    except DatasetError as exc:
-        return _bad(str(exc))
+        cert = json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+    except ValueError as exc:
+        return _bad(f"{args.cert}: invalid JSON: {exc}")
     if not isinstance(cert, dict) or cert.get("format") != certificate.FORMAT:
         return _bad(f"{args.cert}: not an exactseq certificate (missing or wrong 'format')")
     if cert.get("schema_version") != certificate.SCHEMA_VERSION:
