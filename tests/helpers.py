@@ -77,3 +77,83 @@ def interpolates(cert):
         if got != want:
             return False
     return True
+
+
+# ---- mutation campaign
+def _numbers(obj, path=()):
+    """Paths to every number string in a JSON object."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _numbers(v, path + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _numbers(v, path + (i,))
+    elif isinstance(obj, str) and path and path[-1] not in ("kind", "phase"):
+        try:
+            Fraction(obj)
+        except ValueError:
+            return
+        yield path
+
+
+def _set(obj, path, value):
+    for p in path[:-1]:
+        obj = obj[p]
+    obj[path[-1]] = value
+
+
+def _get(obj, path):
+    for p in path:
+        obj = obj[p]
+    return obj
+
+
+def _text(q):
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+
+
+def mutants(cert):
+    """(description, mutated certificate) for the whole campaign."""
+    import copy
+    blocks = {"blocks": cert["blocks"]}
+    for path in _numbers(blocks):
+        x = Fraction(_get(blocks, path))
+        for label, new in (("+1e-1", x + Fraction(1, 10)), ("-1e-6", x - Fraction(1, 10**6)),
+                           ("+1e-30", x + Fraction(1, 10**30)), ("neg", -x), ("+1", x + 1)):
+            if new == x:
+                continue
+            m = copy.deepcopy(cert)
+            _set(m, path, _text(new))
+            yield f"{path} {label}", m
+    n = len(cert["blocks"])
+    for k in range(n):
+        m = copy.deepcopy(cert)
+        del m["blocks"][k]
+        yield f"drop {k}", m
+        m = copy.deepcopy(cert)
+        m["blocks"].insert(k, copy.deepcopy(cert["blocks"][k]))
+        yield f"duplicate {k}", m
+        if k + 1 < n:
+            m = copy.deepcopy(cert)
+            m["blocks"][k], m["blocks"][k + 1] = m["blocks"][k + 1], m["blocks"][k]
+            yield f"swap {k}", m
+
+
+def campaign(cert):
+    """Run every mutant; return counts.  'fooled' must stay 0."""
+    counts = {"rejected": 0, "harmless": 0, "fooled": 0}
+    fooled = []
+    for label, m in mutants(cert):
+        try:
+            proofs_check.check(m)
+            ok = True
+        except proofs_check.Rejected:
+            ok = False
+        if not ok:
+            counts["rejected"] += 1
+        elif interpolates(m):
+            counts["harmless"] += 1
+        else:
+            counts["fooled"] += 1
+            fooled.append(label)
+    return counts, fooled
