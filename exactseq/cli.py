@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -90,6 +91,26 @@ def main(argv=None):
     pv.add_argument("--json", action="store_true", help="print one JSON object")
     pv.add_argument("--quiet", action="store_true", help="print nothing")
 
+    pf = sub.add_parser("fuzz", help="hunt the lemmas' edge cases",
+                        description="Generate cases at the boundaries of a lemma (or of the whole "
+                        "pipeline), decide exactly whether its preconditions and its conclusion hold, "
+                        "tally per precondition how often the conclusion then failed, and shrink and "
+                        "save the smallest failing case. A case meeting every precondition whose "
+                        "conclusion fails is a bug.",
+                        epilog="Exit status: 0 no bug found, 1 a bug (or an exception) found, 2 bad usage.")
+    pf.add_argument("target", metavar="TARGET", nargs="?", default="pipeline",
+                    help="pipeline (default), a lemma (see --list), or all")
+    pf.add_argument("--count", type=int, metavar="K", help="cases per target (default 200)")
+    pf.add_argument("--time", type=float, metavar="S", help="run for S seconds per target instead")
+    pf.add_argument("--seed", type=int, default=0, metavar="S", help="campaign seed (default 0)")
+    pf.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="J",
+                    help="worker processes (default: all cores)")
+    pf.add_argument("--out", metavar="DIR", default="fuzz-out",
+                    help="where failing cases are saved (default fuzz-out)")
+    pf.add_argument("--list", action="store_true", help="list the targets and their lemmas")
+    pf.add_argument("--json", action="store_true", help="print the summaries as JSON")
+    pf.add_argument("--replay", metavar="FILE", help="re-run one saved case")
+
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
@@ -97,6 +118,8 @@ def main(argv=None):
     try:
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "fuzz":
+            return cmd_fuzz(args)
         return cmd_verify(args)
     except KeyboardInterrupt:
         print("exactseq: interrupted; nothing certified", file=sys.stderr)
@@ -279,6 +302,52 @@ def cmd_verify(args):
         else:
             print(f"REJECTED: {reason}")
     return status
+
+
+def cmd_fuzz(args):
+    from . import fuzz
+    if args.list:
+        for t in fuzz.TARGETS.values():
+            print(f"{t.name:<20}{t.lemma:<17}{t.doc}")
+        return EXIT_OK
+    if args.replay:
+        try:
+            target, case, res = fuzz.replay(args.replay)
+        except (OSError, ValueError, KeyError) as exc:
+            return _bad(f"{args.replay}: cannot replay: {exc}")
+        if res is None:
+            print(f"{args.replay}: not a valid {target.name} case")
+            return EXIT_BAD
+        pre, ok = res
+        print(f"{target.name} ({target.lemma}): preconditions "
+              + ", ".join(f"{k} {'holds' if v else 'VIOLATED'}" for k, v in pre.items())
+              + f"; conclusion {'holds' if ok else 'FAILS'}")
+        return EXIT_FAILED if all(pre.values()) and not ok else EXIT_OK
+    names = list(fuzz.TARGETS) if args.target == "all" else [args.target]
+    if any(n not in fuzz.TARGETS for n in names):
+        return _bad(f"unknown fuzz target {args.target!r}; see 'exactseq fuzz --list'")
+    if args.count is not None and args.count < 0 or args.jobs < 1:
+        return _bad("--count must be >= 0 and --jobs >= 1")
+    count = None if args.time is not None and args.count is None else (args.count or 200)
+    progress = _Progress(not args.json)
+    print(f"exactseq fuzz: seed {args.seed}, {args.jobs} jobs", file=sys.stderr)
+    summaries, found = [], False
+    for name in names:
+        def tick(s, el, name=name):
+            progress(f"{name}: {s['cases']} cases, {len(s['bugs'])} bugs, {el:.0f} s")
+        s = fuzz.campaign(name, count=count, seconds=args.time, seed=args.seed, jobs=args.jobs,
+                          progress=tick)
+        progress.done()
+        s["files"] = fuzz.save(s, args.out)
+        found = found or bool(s["bugs"] or s["errors"])
+        summaries.append(s)
+        if not args.json:
+            print(fuzz.table(s))
+            for f in s["files"]:
+                print(f"  saved {f}")
+    if args.json:
+        print(json.dumps(summaries, indent=1, default=str))
+    return EXIT_FAILED if found else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from __future__ import annotations
 from fractions import Fraction
 from itertools import combinations
 
-from ..numbers import dot, floor_of, sign
+from ..numbers import dot, floor_of, lower_bound, sign, simplest_in, upper_bound
 from .common import (ONE, SA, Block, ConstructionError, Mat, hat_ff, hat_claim,
                      injective_direction, moment, shift_ff, tube_eps)
 from ..model import identity_ff
@@ -27,11 +27,11 @@ def overlapping_pairs(seqs):
     owners = {}
     for j, X in enumerate(seqs):
         for p in X:
-            owners.setdefault(p, []).append(j)
+            owners.setdefault(p, set()).add(j)
     pairs = set()
     for js in owners.values():
         if len(js) > 1:
-            pairs.update(combinations(js, 2))
+            pairs.update(combinations(sorted(js), 2))
     return pairs
 
 
@@ -118,7 +118,7 @@ def _block(seqs, d, target, p):
         if a is None:  # hat-move p to a fresh point beyond the rest of its sequence
             a = tuple(Fraction(1 if i == 0 else 0) for i in range(d))
             top = max((x[0] for x in seqs[target] if x != p), key=lambda s: s)
-            f = (Fraction(floor_of(top) + 1),) + tuple(p[1:])
+            f = (p[0] * 0 + (floor_of(top) + 1),) + tuple(p[1:])   # same scalar kind as p
             while f in allpts:
                 f = (f[0] + 1,) + f[1:]
             v, proj = injective_direction(allpts | {f}, d)
@@ -158,7 +158,13 @@ def abs_(x):
 
 
 def _perturb(a, seqs, target, p, d):
-    """Perturb a until every sequence has a unique maximiser, keeping p for target."""
+    """Perturb a until every sequence has a unique maximiser, keeping p for target.
+
+    With b injective on all tokens and 0 < delta < gap_j / spread_j for every
+    sequence j (gap_j: top value of <a, .> minus the next lower one; spread_j:
+    an upper bound of |<b, x - y>| on the sequence), a + delta b keeps every
+    strict order of <a, .> and breaks each tie of the top by <b, .>.
+    """
     def ok(a2):
         leaders = []
         for j, X in enumerate(seqs):
@@ -171,15 +177,24 @@ def _perturb(a, seqs, target, p, d):
     res = ok(a)
     if res is not None:
         return a, res
-    for t in range(3, 60):
+    allpts = {x for X in seqs for x in X}
+    for t in range(2, 200):
         b = moment(t, d)
-        delta = Fraction(1)
-        for _ in range(80):
-            delta /= 2
-            a2 = tuple(x + delta * y for x, y in zip(a, b))
-            res = ok(a2)
-            if res is not None:
-                return a2, res
+        if len({dot(b, x) for x in allpts}) != len(allpts):
+            continue
+        bound = None
+        for X in seqs:
+            vals = sorted({dot(a, x) for x in X})
+            if len(vals) < 2:
+                continue
+            gap = lower_bound(vals[-1] - vals[-2])
+            spread = 2 * max(upper_bound(abs_(dot(b, x))) for x in X) + 1
+            bound = gap / spread if bound is None else min(bound, gap / spread)
+        delta = simplest_in(bound / 2, bound) if bound is not None else ONE
+        a2 = tuple(x + delta * y for x, y in zip(a, b))
+        res = ok(a2)
+        if res is not None:
+            return a2, res
     raise ConstructionError("no direction with unique leaders found")
 
 
