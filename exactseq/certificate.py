@@ -84,14 +84,15 @@ def versions():
     return {"exactseq": __version__, "python": platform.python_version(), "sympy": sympy.__version__}
 
 
-def build(ds, construction, attention="hardmax"):
+def build(ds, construction, attention="hardmax", tau=None, order=None):
     """The certificate object (without a verdict)."""
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(0)  # exact integers of any size
     data = canonical_obj(ds)
     return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "attention": attention,
             "versions": versions(), "dataset_sha256": canonical_hash(data), "dataset": data,
-            "field": field_obj(ds), "blocks": [block_obj(b) for b in construction.blocks]}
+            "field": field_obj(ds), "blocks": [block_obj(b) for b in construction.blocks],
+            **({"softmax": {"tau": to_text(tau), "order": order}} if attention == "softmax" else {})}
 
 
 def dumps(cert):

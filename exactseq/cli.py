@@ -80,6 +80,15 @@ def main(argv=None):
     pc.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     pc.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
     pc.add_argument("--certificate", metavar="OUT", help="write the certificate (canonical JSON) to OUT")
+    pc.add_argument("--attention", choices=("hardmax", "softmax"), default="hardmax",
+                    help="hardmax (Theorem 1.4, default) or softmax (Theorem 1.6)")
+    pc.add_argument("--tau", metavar="T", help="softmax temperature, exact (e.g. 1/1000); "
+                    "default: the first of 1, 1/10, 1/100, ... that certifies")
+    pc.add_argument("--find-tau0", action="store_true",
+                    help="softmax: bisect for the largest temperature that certifies")
+    pc.add_argument("--max-prec", type=int, default=64, metavar="N",
+                    help="softmax: highest order of the exponential's rational lower bound "
+                    "sum_{i<=N} x^i/i! used for the weight enclosures (default 64)")
 
     pv = sub.add_parser("verify", help="re-check a certificate with proofs_check only",
                         description="Run only the independent checker on a certificate. "
@@ -140,6 +149,8 @@ def cmd_check(args):
     except DatasetError as exc:
         return _bad(str(exc))
     progress = _Progress(not args.quiet and not args.json)
+    if args.attention == "softmax":
+        return _check_softmax(ds, args, progress)
     t0 = time.perf_counter()
     summary, reason, cert = None, None, None
     try:
@@ -190,6 +201,135 @@ def cmd_check(args):
     elif not args.quiet:
         print(_text_report(report))
     return EXIT_OK if summary is not None else EXIT_FAILED
+
+
+def _softmax_attempt(ds, cons, tau, max_prec, progress):
+    """(verdict, summary or reason, certificate) at one temperature, raising the precision."""
+    from . import certificate
+    import proofs_check
+    order, reason = 1, None
+    while order <= max_prec:
+        progress(f"softmax: tau = {tau}, order {order}")
+        cert = certificate.build(ds, cons, "softmax", tau, order)
+        try:
+            return "certified", proofs_check.check(json.loads(certificate.dumps(cert))), cert
+        except proofs_check.Unknown as exc:
+            reason = str(exc)
+        except proofs_check.Rejected as exc:
+            return "failed", str(exc), cert
+        except proofs_check.Malformed as exc:
+            return "failed", f"internal error: {exc}", cert
+        order *= 2
+    return "unknown", f"{reason} (at order {max_prec})", None
+
+
+def _check_softmax(ds, args, progress):
+    from fractions import Fraction
+    from . import certificate
+    from .construction import build
+    from .numbers import simplest_in
+    if ds.field is not None:
+        return _bad(f"{args.file}: softmax certification needs rational coordinates")
+    if args.max_prec < 1:
+        return _bad("--max-prec must be >= 1")
+    try:
+        tau = Fraction(args.tau) if args.tau else None
+    except (ValueError, ZeroDivisionError):
+        return _bad(f"--tau {args.tau!r} is not an exact positive number")
+    if tau is not None and tau <= 0:
+        return _bad(f"--tau {args.tau!r} is not an exact positive number")
+    t0 = time.perf_counter()
+    try:
+        cons = build(ds, attention="softmax")
+    except Exception as exc:  # never certify after an unexpected error
+        cons, result = None, ("failed", f"internal error: {type(exc).__name__}: {exc}", None)
+    tried = []
+    if cons is not None:
+        taus = [tau] if tau is not None else [Fraction(1, 10**k) for k in range(0, 13)]
+        for t in taus:
+            result = _softmax_attempt(ds, cons, t, args.max_prec, progress)
+            tried.append({"tau": str(t), "verdict": result[0]})
+            if result[0] == "certified":
+                tau = t
+                break
+        if result[0] == "certified" and args.find_tau0:
+            lo, hi = tau, tau * 10
+            best = result
+            for _ in range(10):
+                mid = simplest_in(lo + (hi - lo) / 3, hi - (hi - lo) / 3)
+                r = _softmax_attempt(ds, cons, mid, args.max_prec, progress)
+                tried.append({"tau": str(mid), "verdict": r[0]})
+                if r[0] == "certified":
+                    lo, best = mid, r
+                else:
+                    hi = mid
+            tau, result = lo, best
+    progress.done()
+    verdict, info, cert = result
+    summary = info if verdict == "certified" else None
+    report = {
+        "verdict": verdict, "attention": "softmax",
+        "dataset": {"file": args.file, "N": ds.N, "d": ds.dim,
+                    "sum_n": sum(len(p.input) for p in ds.pairs), "sum_m": ds.sum_m, "field": None},
+        "tau": str(tau) if summary else None, "order": summary["order"] if summary else None,
+        "tau0_search": args.find_tau0, "tried": tried,
+        "blocks": len(cons.blocks) if cons else None,
+        "block_bound": 2 * ds.sum_m + 3 * ds.N,
+        "phases": dict(cons.phase_blocks) if cons else None,
+        "width": cons.model.width if cons else None, "width_bound": None,
+        "parameters": cons.model.nonzero_params() if cons else None,
+        "claims_checked": summary["claims_checked"] if summary else None,
+        "per_block": [{"block": b["block"], "phase": b["phase"], "widest": _approx(b["widest"]),
+                       "smallest_gap": None if b["smallest_gap"] is None else _approx(b["smallest_gap"])}
+                      for b in summary["per_block"]] if summary else None,
+        "sequences": [{"index": j, "name": p.name, "n": len(p.input), "m": len(p.output),
+                       "verdict": verdict} for j, p in enumerate(ds.pairs)],
+        "reason": None if summary else info,
+        "time_s": {"total": round(time.perf_counter() - t0, 4)},
+    }
+    if summary and args.certificate:
+        cert["verdict"] = "certified"
+        try:
+            certificate.write_atomic(args.certificate, certificate.dumps(cert))
+        except OSError as exc:
+            return _bad(f"{args.certificate}: cannot write certificate: {exc.strerror}")
+        report["certificate"] = args.certificate
+    if args.json:
+        print(json.dumps(report, indent=1))
+    elif not args.quiet:
+        print(_softmax_report(report))
+    return EXIT_OK if summary else EXIT_FAILED
+
+
+def _softmax_report(r):
+    ds = r["dataset"]
+    lines = [f"exactseq {__version__}: exact softmax interpolation (Theorem 1.6)",
+             f"dataset      {ds['file']}: N = {ds['N']} sequences, d = {ds['d']}, "
+             f"sum n = {ds['sum_n']}, sum m = {ds['sum_m']}"]
+    if r["blocks"] is not None:
+        ph = ", ".join(f"{k} {v}" for k, v in r["phases"].items())
+        lines += [f"blocks       {r['blocks']} (bound 2 sum m + 3N = {r['block_bound']}): {ph} "
+                  f"(collapse = softmax attention + saturating layer)",
+                  f"FF width     {r['width']}; parameters {r['parameters']} non-zero"]
+    if r["tau"]:
+        lines.append(f"temperature  tau = {r['tau']}" + (" (largest found by bisection)" if r["tau0_search"] else "")
+                     + f"; weight bounds from exp(x) >= sum_(i<={r['order']}) x^i/i!")
+        lines.append("lemmas       " + ", ".join(f"{k} {v}" for k, v in r["claims_checked"].items())
+                     + " claims proved on enclosures")
+        lines.append("enclosures   block: widest radius / smallest scaled score gap")
+        for b in r["per_block"]:
+            if b["widest"] != "0" or b["smallest_gap"] is not None:
+                lines.append(f"             {b['block']:>3} {b['phase']:<14} {b['widest']:>10} / "
+                             f"{b['smallest_gap'] or '-'}")
+    if r["verdict"] == "certified":
+        lines.append("verdict      CERTIFIED: every output set equals its target exactly "
+                     "(Hausdorff distance 0) for the softmax transformer at this tau")
+    else:
+        lines.append(f"verdict      {r['verdict'].upper()}: {r['reason']}")
+    if r.get("certificate"):
+        lines.append(f"certificate  {r['certificate']}")
+    lines.append(f"time         {r['time_s']['total']:.3f} s")
+    return "\n".join(lines)
 
 
 def _margins(cons):
@@ -282,6 +422,8 @@ def cmd_verify(args):
     try:
         summary = proofs_check.check(cert)
         verdict, reason, status = "verified", None, EXIT_OK
+    except proofs_check.Unknown as exc:
+        summary, verdict, reason, status = None, "unknown", str(exc), EXIT_FAILED
     except proofs_check.Malformed as exc:
         return _bad(f"{args.cert}: malformed certificate: {exc}")
     except proofs_check.Rejected as exc:

@@ -640,7 +640,7 @@ def _claim(c, nums, d, where):
     if kind == "leaders":
         return {"kind": kind, "a": nums.vec(c.get("a"), d, where),
                 "leaders": [nums.vec(v, d, where) for v in _need(c.get("leaders"), list, where)]}
-    if kind == "disjoint":
+    if kind in ("disjoint", "saturate"):
         return {"kind": kind}
     if kind == "collapse":
         return {"kind": kind, "q": nums.num(c.get("q"), where), "r": nums.num(c.get("r"), where),
@@ -696,6 +696,13 @@ def check(cert, progress=None):
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(0)
     _need(cert, dict, "certificate")
+    if cert.get("attention", "hardmax") == "softmax":
+        from . import softmax
+        if cert.get("schema_version") != SCHEMA_VERSION:
+            raise Malformed(f"unknown schema_version {cert.get('schema_version')!r}")
+        return softmax.check(cert, progress)
+    if cert.get("attention", "hardmax") != "hardmax":
+        raise Malformed(f"unknown attention {cert.get('attention')!r}")
     _PROJ.clear()
     if cert.get("schema_version") != SCHEMA_VERSION:
         raise Malformed(f"unknown schema_version {cert.get('schema_version')!r}")

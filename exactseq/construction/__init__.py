@@ -17,6 +17,8 @@ from .common import ConstructionError
 from .interpolation import interpolate
 from .leaders import select_leaders
 from .separation import separate
+from .softmax import staircase
+from fractions import Fraction
 
 PHASES = ("separation", "leaders", "collapse", "interpolation")
 
@@ -39,7 +41,20 @@ def block_bound(ds):
 WIDTH_BOUND = 4
 
 
-def build(ds, progress=None):
+def build(ds, progress=None, attention="hardmax"):
+    """The construction; with attention="softmax" (Theorem 1.6) the hat tubes
+    are narrower and a saturating staircase block follows the collapse."""
+    from . import common
+    saved = common.TUBE
+    if attention == "softmax":
+        common.TUBE = (Fraction(1, 4), Fraction(1, 2))
+    try:
+        return _build(ds, progress, attention)
+    finally:
+        common.TUBE = saved
+
+
+def _build(ds, progress, attention):
     d = ds.dim
     outputs = [list(p.output) for p in ds.pairs]
     m = [len(Y) for Y in outputs]
@@ -58,7 +73,9 @@ def build(ds, progress=None):
         if phase == "leaders":
             new_blocks, seqs, data = select_leaders(seqs, outputs, d)
         elif phase == "collapse":
-            new_blocks, seqs = collapse(seqs, data, d, m)
+            new_blocks, seqs = collapse(seqs, data, d, m, counts=attention != "softmax")
+            if attention == "softmax":
+                new_blocks.append(staircase(seqs, m, d))
         else:
             new_blocks, seqs = fn(seqs)
         blocks += new_blocks

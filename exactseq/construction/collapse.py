@@ -13,10 +13,11 @@ from fractions import Fraction
 PHASE = "collapse"
 
 
-def collapse(seqs, data, d, m):
+def collapse(seqs, data, d, m, counts=True):
     sa = SA(Fraction(0), Mat("scalar", ONE), Mat("scalar", ONE))
-    claim = dict(data, kind="collapse")
-    claim_counts = {"kind": "counts", "m": list(m)}
-    block = Block(identity_ff(d), sa, PHASE, [claim, claim_counts])
+    claims = [dict(data, kind="collapse")]
+    if counts:
+        claims.append({"kind": "counts", "m": list(m)})
+    block = Block(identity_ff(d), sa, PHASE, claims)
     new = [X[:m[j]] for j, X in enumerate(seqs)]
     return [block], new

@@ -30,10 +30,15 @@ def injective_direction(points, d, avoid_zero=False):
     raise ConstructionError("no injective direction found")
 
 
+# eps is chosen in (lo * gap, hi * gap); the softmax construction narrows the tubes
+# so that enclosures of the other tokens stay outside them.
+TUBE = (Fraction(1, 2), Fraction(1))
+
+
 def tube_eps(gap):
     """A simple rational eps with 0 < eps <= gap (gap > 0, possibly algebraic)."""
     g = lower_bound(gap)
-    return simplest_in(g / 2, g) if g > 0 else simplest_in(0, g)
+    return simplest_in(TUBE[0] * g, TUBE[1] * g)
 
 
 def hat_ff(v, s0, eps, p, y, shift=None):

@@ -1,0 +1,362 @@
+"""Checking softmax certificates (Theorem 1.6) with rational enclosures.
+
+Standard library only.  A token is an enclosure: a ball in the max-norm with
+a rational centre c and a rational radius r (r = 0: an exact token).  Every
+step below over-approximates the true set of values, so a claim proven on the
+enclosures holds for the real softmax transformer.
+
+* Softmax weights with temperature tau (certificate "softmax": {"tau", "order"}).
+  If key k* has a score interval strictly above every other key's, then for any
+  other key j with scaled gap g_j = (lo(s_k*) - hi(s_j)) / tau >= 0,
+      w_j = n_j e^{s_j/tau} / sum_l n_l e^{s_l/tau} <= n_j / (n_k* T(g_j)),
+  T(x) = sum_{i <= order} x^i / i! <= e^x (x >= 0).  Bounds are rounded outward
+  to dyadic rationals of about 40 significant bits (x down, weights and radii up).  Then
+      sum_j w_j V x_j = V x_k* + sum_{j != k*} w_j V (x_j - x_k*)
+  gives a ball around V c_k*.  No k* (scores not separated): verdict unknown.
+* FF layers: on a ball each unit's pre-activation is an interval; the units
+  that straddle 0 are enumerated, and on each resulting activation pattern S the
+  layer is the affine map eta x + M_S x + c_S, whose image of the ball is a ball;
+  the enclosure is the hull of those images.  A layer whose patterns are fixed
+  and whose maps have M_S = eta I = 0 (a saturating, non-residual layer) sends the
+  whole ball to the exact point c_S.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .checker import Malformed, Rejected, _claim, _mat, _need, Numbers, read_dataset
+
+MAX_STRADDLE = 6
+
+
+class Unknown(Exception):
+    """The enclosures were not tight enough to decide a claim (never a pass)."""
+
+
+class Ball:
+    __slots__ = ("c", "r", "n")
+
+    def __init__(self, c, r, n=1):
+        self.c, self.r, self.n = c, r, n
+
+
+def l1(u):
+    return sum(abs(x) for x in u)
+
+
+def dot(u, x):
+    return sum(a * b for a, b in zip(u, x))
+
+
+def interval(u, ball, b=Fraction(0)):
+    s = dot(u, ball.c) + b
+    w = ball.r * l1(u)
+    return s - w, s + w
+
+
+def merge(balls):
+    out = {}
+    for bl in balls:
+        key = (bl.c, bl.r)
+        if key in out:
+            out[key].n += bl.n
+        else:
+            out[key] = Ball(bl.c, bl.r, bl.n)
+    return list(out.values())
+
+
+def ff_ball(ff, bl, where):
+    eta, U, b, W = ff
+    d = len(bl.c)
+    fixed, straddle = [], []
+    for k, (u, bk) in enumerate(zip(U, b)):
+        lo, hi = interval(u, bl, bk)
+        if lo > 0:
+            fixed.append(k)
+        elif hi > 0:
+            straddle.append(k)
+    if len(straddle) > MAX_STRADDLE:
+        raise Unknown(f"{where}: an enclosure straddles {len(straddle)} ReLU kinks")
+    images = []
+    for mask in range(1 << len(straddle)):
+        S = fixed + [k for i, k in enumerate(straddle) if mask >> i & 1]
+        centre = tuple(eta * bl.c[i] + sum((W[i][k] * (dot(U[k], bl.c) + b[k]) for k in S), Fraction(0))
+                       for i in range(d))
+        norm = max(sum(abs((eta if i == j else 0) + sum((W[i][k] * U[k][j] for k in S), Fraction(0)))
+                       for j in range(d)) for i in range(d))
+        images.append((centre, bl.r * norm))
+    c0 = images[0][0]
+    r = max(max(abs(a - z) for a, z in zip(c, c0)) + rr for c, rr in images)
+    return Ball(c0, up(r), bl.n)
+
+
+def mat_norm(V):
+    """An upper bound of the max-norm operator norm of V."""
+    if V[0] == "zero":
+        return Fraction(0)
+    if V[0] == "scalar":
+        return abs(V[1])
+    if V[0] == "rank1":
+        return abs(V[1]) * max(abs(x) for x in V[2]) * l1(V[2])
+    return max(l1(r) for r in V[1])
+
+
+def apply(V, x):
+    if V[0] == "zero":
+        return tuple(0 * c for c in x)
+    if V[0] == "scalar":
+        return tuple(V[1] * c for c in x)
+    if V[0] == "rank1":
+        s = V[1] * dot(V[2], x)
+        return tuple(s * a for a in V[2])
+    return tuple(dot(r, x) for r in V[1])
+
+
+def score(A, q, k):
+    """Interval of <A x_q, x_k> over the two balls."""
+    if A[0] == "zero":
+        return Fraction(0), Fraction(0)
+    if A[0] == "rank1":
+        (a1, a2), (b1, b2) = interval(A[2], q), interval(A[2], k)
+        ps = [a1 * b1, a1 * b2, a2 * b1, a2 * b2]
+        lo, hi = min(ps), max(ps)
+        c = A[1]
+        return (c * lo, c * hi) if c >= 0 else (c * hi, c * lo)
+    if A[0] == "scalar":
+        s = dot(q.c, k.c)
+        w = q.r * l1(k.c) + k.r * l1(q.c) + len(q.c) * q.r * k.r
+        c = A[1]
+        return (c * (s - w), c * (s + w)) if c >= 0 else (c * (s + w), c * (s - w))
+    raise Malformed("softmax: a full attention matrix is not supported")
+
+
+BITS = 40
+
+
+def up(r):
+    """A dyadic rational >= r >= 0 with about BITS significant bits (outward rounding)."""
+    if r <= 0:
+        return Fraction(0)
+    k = BITS - (r.numerator.bit_length() - r.denominator.bit_length())
+    if k >= 0:
+        return Fraction(-((-r.numerator << k) // r.denominator), 1 << k)
+    return Fraction(-(-r.numerator // (r.denominator << -k)) << -k)
+
+
+def down(x):
+    """A dyadic rational <= x with about BITS significant bits (x >= 0)."""
+    if x <= 0:
+        return Fraction(0)
+    k = BITS - (x.numerator.bit_length() - x.denominator.bit_length())
+    if k >= 0:
+        return Fraction((x.numerator << k) // x.denominator, 1 << k)
+    return Fraction((x.numerator // (x.denominator << -k)) << -k)
+
+
+def taylor(x, order):
+    """sum_{i <= order} x^i / i!  (<= e^x for x >= 0), on a dyadic lower bound of x."""
+    x = down(x)
+    t, term = Fraction(1), Fraction(1)
+    for i in range(1, order + 1):
+        term = term * x / i
+        t += term
+    return t
+
+
+def sa_balls(sa, toks, tau, order, where, stats):
+    """Softmax SA on one sequence.  Returns (new balls, robust argmax per query)."""
+    rho, A, V = sa
+    if V[0] == "zero" or (V[0] == "scalar" and V[1] == 0):
+        return [Ball(tuple(rho * c for c in t.c), abs(rho) * t.r, t.n) for t in toks], None
+    nV = mat_norm(V)
+    out, arg = [], []
+    for t in toks:
+        sc = [score(A, t, k) for k in toks]
+        best = max(range(len(toks)), key=lambda j: sc[j][0])
+        others = [sc[j][1] for j in range(len(toks)) if j != best]
+        if others and not sc[best][0] > max(others):
+            raise Unknown(f"{where}: scores not separated for a query (no robust maximiser)")
+        ks = toks[best]
+        centre = apply(V, ks.c)
+        rad = nV * ks.r
+        for j, k in enumerate(toks):
+            if j == best:
+                continue
+            g = (sc[best][0] - sc[j][1]) / tau
+            stats["gap"] = g if stats.get("gap") is None else min(stats["gap"], g)
+            wmax = up(Fraction(k.n, ks.n) / taylor(g, order))
+            diff = apply(V, tuple(a - b for a, b in zip(k.c, ks.c)))
+            rad += wmax * (max(abs(x) for x in diff) + nV * (k.r + ks.r))
+        out.append(Ball(tuple(rho * a + b for a, b in zip(t.c, centre)), up(abs(rho) * t.r + rad), t.n))
+        arg.append(best)
+    return out, arg
+
+
+def _inside(p, bl):
+    return max(abs(a - b) for a, b in zip(p, bl.c)) <= bl.r
+
+
+def _apart(b1, b2):
+    return max(abs(a - b) for a, b in zip(b1.c, b2.c)) > b1.r + b2.r
+
+
+def claim_hat(c, seqs):
+    """Lemma 4.8 on enclosures: the ball holding p lies in the open tube
+    |<v,x> - s0| < eps and every other ball lies wholly outside it."""
+    v, s0, eps, p = c["v"], c["s0"], c["eps"], c["point"]
+    if eps <= 0:
+        return "eps must be positive"
+    found = False
+    for j, toks in enumerate(seqs):
+        for t in toks:
+            lo, hi = interval(v, t)
+            if _inside(p, t):
+                if not (lo > s0 - eps and hi < s0 + eps):
+                    return "the enclosure of the moved point leaves the tube"
+                found = True
+            elif not (hi <= s0 - eps or lo >= s0 + eps):
+                return f"an enclosure of sequence {j} meets the tube"
+    return None if found else "no enclosure holds the moved point"
+
+
+def claim_leaders(c, seqs):
+    """Lemmas 4.5-4.7 on enclosures: <a,x> > 0 on every ball, and in every
+    sequence the ball holding the leader is strictly above every other ball."""
+    a = c["a"]
+    for j, (toks, L) in enumerate(zip(seqs, c["leaders"])):
+        ivs = [interval(a, t) for t in toks]
+        if any(lo <= 0 for lo, _ in ivs):
+            return f"sequence {j} has an enclosure with <a, x> <= 0"
+        holders = [i for i, t in enumerate(toks) if _inside(L, t)]
+        if len(holders) != 1 or toks[holders[0]].n != 1:
+            return f"sequence {j}: no single enclosure holds the leader"
+        top = ivs[holders[0]][0]
+        if any(hi >= top for i, (_, hi) in enumerate(ivs) if i != holders[0]):
+            return f"the leader of sequence {j} is not the robust unique maximiser"
+    return None
+
+
+def claim_disjoint(seqs):
+    """Lemma 5.1 on enclosures: balls of different sequences are disjoint."""
+    for j in range(len(seqs)):
+        for i in range(j):
+            for a in seqs[i]:
+                for b in seqs[j]:
+                    if not _apart(a, b):
+                        return f"enclosures of sequences {i} and {j} meet"
+    return None
+
+
+def claim_collapse(c, seqs, argmax, d):
+    """Lemma 4.4 on enclosures: t_j >= q, every ball not holding a leader lies in
+    the open cube (0, q)^d, and every query has a robust unique maximiser."""
+    q = c["q"]
+    for j, toks in enumerate(seqs):
+        if c["t"][j] < q:
+            return f"t_{j} < q"
+        leaders = [(c["t"][j],) * d] + list(c["sphere"][j])
+        for t in toks:
+            if any(_inside(l, t) for l in leaders):
+                continue
+            if not all(x - t.r > 0 and x + t.r < q for x in t.c):
+                return f"an enclosure of sequence {j} is not inside the open cube (0, q)^d"
+        if argmax[j] is None:
+            return "the attention layer does not attend"
+    return None
+
+
+def claim_saturate(seqs):
+    """Section 5 (collapse b): every enclosure entering this non-residual layer
+    lay in a flat part of every ramp, so every output token is exact."""
+    for j, toks in enumerate(seqs):
+        if any(t.r != 0 for t in toks):
+            return f"an output enclosure of sequence {j} is not a single exact point"
+    return None
+
+
+def claim_counts(c, seqs):
+    """Lemma 4.4 (conclusion): sequence j is exactly m_j distinct exact points."""
+    for j, (toks, m) in enumerate(zip(seqs, c["m"])):
+        if len(toks) != m or any(t.r != 0 for t in toks):
+            return f"sequence {j} has {len(toks)} enclosures, expected {m} exact points"
+    return None
+
+
+def check(cert, progress=None, trace=None):
+    """Check a softmax certificate.  Returns a summary; raises Rejected, Unknown or Malformed.
+
+    ``trace``, a list, receives each block's output enclosures (for tests)."""
+    sm = _need(cert.get("softmax"), dict, "softmax")
+    nums = Numbers(cert.get("field"))
+    if nums.field is not None:
+        raise Malformed("softmax certificates need rational data")
+    tau = nums.rat(sm.get("tau"), "softmax.tau")
+    order = sm.get("order")
+    if tau <= 0 or type(order) is not int or not 1 <= order <= 4096:
+        raise Malformed("softmax: tau must be positive and order an integer in 1..4096")
+    d, pairs = read_dataset(cert.get("dataset"), nums)
+    N, sum_m = len(pairs), sum(len(Y) for _, Y in pairs)
+    blocks = _need(cert.get("blocks"), list, "blocks")
+    seqs = [[Ball(x, Fraction(0)) for x in X] for X, _ in pairs]
+    width, per_block, claims_ok = 0, [], {}
+    for k, blk in enumerate(blocks, 1):
+        _need(blk, dict, f"block {k}")
+        where = f"block {k} ({blk.get('phase', '?')})"
+        ff, sa = _need(blk.get("ff"), dict, where), _need(blk.get("sa"), dict, where)
+        U = tuple(nums.vec(u, d, where + " ff.U") for u in _need(ff.get("U"), list, where))
+        b = tuple(nums.num(x, where + " ff.b") for x in _need(ff.get("b"), list, where))
+        W = tuple(tuple(nums.num(x, where + " ff.W") for x in _need(r, list, where))
+                  for r in _need(ff.get("W"), list, where))
+        if len(b) != len(U) or len(W) != d or any(len(r) != len(U) for r in W):
+            raise Malformed(f"{where}: ff shapes do not match")
+        eta = nums.num(ff.get("eta"), where + " ff.eta")
+        rho = nums.num(sa.get("rho"), where + " sa.rho")
+        A, V = _mat(sa.get("A"), nums, d, where + " sa.A"), _mat(sa.get("V"), nums, d, where + " sa.V")
+        claims = [_claim(c, nums, d, where) for c in _need(blk.get("claims", []), list, where)]
+        width = max(width, len(U))
+        mid = [merge(ff_ball((eta, U, b, W), t, where) for t in toks) for toks in seqs]
+        stats = {}
+        res = [sa_balls((rho, A, V), toks, tau, order, where, stats) for toks in mid]
+        new = [merge(r[0]) for r in res]
+        argmax = [r[1] for r in res]
+        for c in claims:
+            kind = c["kind"]
+            if kind == "hat":
+                err = claim_hat(c, seqs)
+            elif kind == "leaders":
+                err = claim_leaders(c, mid)
+            elif kind == "disjoint":
+                err = claim_disjoint(new)
+            elif kind == "collapse":
+                err = claim_collapse(c, mid, argmax, d)
+            elif kind == "saturate":
+                err = claim_saturate(new)
+            elif kind == "counts":
+                err = claim_counts(c, new)
+            else:
+                raise Malformed(f"{where}: claim {kind!r} is not checked in softmax mode")
+            if err:
+                wide = any(t.r for group in (seqs, mid, new) for toks in group for t in toks)
+                if wide and kind != "saturate":   # may be the enclosures' width, not the claim
+                    raise Unknown(f"{where}: {kind}: {err} (enclosures too wide to decide)")
+                raise Rejected(f"{where}: {kind}: {err}")
+            claims_ok[kind] = claims_ok.get(kind, 0) + 1
+        seqs = new
+        if trace is not None:
+            trace.append([[(t.c, t.r) for t in toks] for toks in seqs])
+        per_block.append({"block": k, "phase": blk.get("phase"),
+                          "widest": max(t.r for toks in seqs for t in toks),
+                          "smallest_gap": stats.get("gap")})
+        if progress:
+            progress(k, len(blocks))
+    bound = 2 * sum_m + 3 * N
+    if len(blocks) > bound:
+        raise Rejected(f"bounds: {len(blocks)} blocks exceed 2 sum m + 3N = {bound}")
+    for j, ((_, Y), toks) in enumerate(zip(pairs, seqs)):
+        if any(t.r != 0 for t in toks):
+            raise Unknown(f"output: sequence {j} is not exact (enclosure radius > 0)")
+        if {t.c for t in toks} != set(Y):
+            raise Rejected(f"output: sequence {j}: T(X) differs from Y (Hausdorff distance > 0)")
+    return {"verdict": "certified", "blocks": len(blocks), "block_bound": bound, "width": width,
+            "claims_checked": claims_ok, "N": N, "d": d, "sum_m": sum_m,
+            "tau": tau, "order": order, "per_block": per_block}

@@ -1,0 +1,154 @@
+"""Softmax transformers (Theorem 1.6): certified on enclosures, never by guess."""
+import copy
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import mpmath
+import pytest
+
+import proofs_check
+from proofs_check import softmax as sm
+from exactseq import certificate
+from exactseq.cli import _softmax_attempt, main
+from exactseq.construction import build
+from exactseq.dataset import from_obj, load
+from test_construction import CASES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def certify_softmax(ds, max_prec=64):
+    cons = build(ds, attention="softmax")
+    for k in range(0, 10):
+        tau = Fraction(1, 10**k)
+        verdict, info, cert = _softmax_attempt(ds, cons, tau, max_prec, lambda s: None)
+        if verdict == "certified":
+            return cons, info, json.loads(certificate.dumps(cert))
+    raise AssertionError(f"not certified: {info}")
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_hard_cases_certify_with_softmax(name):
+    ds = from_obj(CASES[name][0])
+    cons, summary, cert = certify_softmax(ds)
+    assert summary["blocks"] <= 2 * ds.sum_m + 3 * ds.N
+    assert summary["claims_checked"]["saturate"] == 1 and summary["claims_checked"]["counts"] == 1
+
+
+@pytest.mark.parametrize("path", ["examples/figure5.json", "examples/masked.json"])
+def test_examples_with_softmax_cli(path, capsys):
+    assert main(["check", str(ROOT / path), "--attention", "softmax", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["verdict"] == "certified" and rep["blocks"] <= rep["block_bound"]
+    assert any(b["smallest_gap"] is not None for b in rep["per_block"])
+
+
+def test_temperature_far_too_large_is_never_certified(capsys):
+    for tau in ("100", "10"):
+        status = main(["check", str(ROOT / "examples/figure5.json"), "--attention", "softmax",
+                       "--tau", tau, "--json"])
+        rep = json.loads(capsys.readouterr().out)
+        assert status == 1 and rep["verdict"] in ("unknown", "failed") and rep["reason"]
+
+
+def test_planted_ramp_fault_is_rejected():
+    ds = load(str(ROOT / "examples/figure5.json"))
+    _, _, cert = certify_softmax(ds)
+    bad = copy.deepcopy(cert)
+    k = next(i for i, b in enumerate(bad["blocks"]) if b["phase"] == "saturate")
+    ff = bad["blocks"][k]["ff"]
+    # move the first ramp onto the projection of its lower ball's centre
+    trace = []
+    proofs_check.check(cert) and sm.check(cert, trace=trace)
+    v = [Fraction(x) for x in ff["U"][1]]
+    centres = sorted({c for toks in trace[k - 1] for c, _ in toks}, key=lambda c: sum(a * b for a, b in zip(v, c)))
+    s = sum(a * b for a, b in zip(v, centres[0]))
+    h = Fraction(ff["b"][1]) - Fraction(ff["b"][2])
+    ff["b"][1] = str(-s)
+    ff["b"][2] = str(-s - h)
+    with pytest.raises(proofs_check.Rejected, match=rf"^block {k + 1} \(saturate\): saturate: "):
+        proofs_check.check(bad)
+
+
+def _mp_eval(cert, X):
+    """The true softmax transformer, in 80-digit arithmetic."""
+    tau = mpmath.mpf(Fraction(cert["softmax"]["tau"]).numerator) / Fraction(cert["softmax"]["tau"]).denominator
+    f = lambda s: mpmath.mpf(Fraction(s).numerator) / Fraction(s).denominator  # noqa: E731
+
+    def mat(M, x):
+        if M["kind"] == "zero":
+            return [mpmath.mpf(0)] * len(x)
+        if M["kind"] == "scalar":
+            return [f(M["c"]) * xi for xi in x]
+        a = [f(t) for t in M["a"]]
+        s = f(M.get("c", "1")) * mpmath.fsum(ai * xi for ai, xi in zip(a, x))
+        return [s * ai for ai in a]
+    X = [[f(c) for c in x] for x in X]
+    out_all = []
+    for blk in cert["blocks"]:
+        ff, sa = blk["ff"], blk["sa"]
+        H = []
+        for x in X:
+            h = [max(mpmath.mpf(0), mpmath.fsum(f(u) * xi for u, xi in zip(U, x)) + f(b))
+                 for U, b in zip(ff["U"], ff["b"])]
+            H.append([f(ff["eta"]) * x[i] + mpmath.fsum(f(w) * hk for w, hk in zip(ff["W"][i], h))
+                      for i in range(len(x))])
+        if sa["V"]["kind"] == "zero":
+            X = [[f(sa["rho"]) * c for c in h] for h in H]
+        else:
+            X = []
+            for hi in H:
+                q = mat(sa["A"], hi)
+                z = [mpmath.fsum(a * b for a, b in zip(q, hj)) / tau for hj in H]
+                zmax = max(z)
+                e = [mpmath.exp(zi - zmax) for zi in z]
+                tot = mpmath.fsum(e)
+                avg = [mpmath.fsum(ej * hj[i] for ej, hj in zip(e, H)) / tot for i in range(len(hi))]
+                X.append([f(sa["rho"]) * a + b for a, b in zip(hi, mat(sa["V"], avg))])
+        out_all.append(X)
+    return out_all
+
+
+def test_enclosures_contain_the_true_values():
+    mpmath.mp.dps = 80
+    ds = load(str(ROOT / "examples/figure5.json"))
+    _, _, cert = certify_softmax(ds)
+    trace = []
+    sm.check(cert, trace=trace)
+    for j, p in enumerate(cert["dataset"]["sequences"]):
+        true = _mp_eval(cert, p["input"])
+        for k, (X, balls) in enumerate(zip(true, trace)):
+            for x in X:
+                assert any(max(abs(xi - mpmath.mpf(c.numerator) / c.denominator) for xi, c in zip(x, cen))
+                           <= mpmath.mpf(r.numerator) / r.denominator + mpmath.mpf(10) ** -60
+                           for cen, r in balls[j]), f"block {k + 1}, sequence {j}: value outside"
+
+
+def test_softmax_certificate_verifies(tmp_path):
+    out = tmp_path / "s.json"
+    assert main(["check", str(ROOT / "examples/figure5.json"), "--attention", "softmax",
+                 "--certificate", str(out), "--quiet"]) == 0
+    assert main(["verify", str(out), "--quiet"]) == 0
+    cert = json.loads(out.read_text())
+    cert["softmax"]["tau"] = "1000"
+    out.write_text(json.dumps(cert))
+    assert main(["verify", str(out), "--quiet"]) == 1
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@given(st.fractions(min_value=0, max_value=10**40))
+def test_outward_rounding(x):
+    """Weights and radii are rounded up, gaps down, to dyadics: never inward."""
+    assert sm.up(x) >= x and sm.down(x) <= x
+    if x > 0:
+        assert (sm.up(x) - x) / x < Fraction(1, 2**38) and (x - sm.down(x)) / x < Fraction(1, 2**38)
+
+
+@given(st.fractions(min_value=0, max_value=200), st.integers(1, 40))
+def test_taylor_is_below_exp(x, order):
+    mpmath.mp.dps = 50
+    t = sm.taylor(x, order)
+    assert mpmath.mpf(t.numerator) / t.denominator <= mpmath.exp(mpmath.mpf(x.numerator) / x.denominator)
