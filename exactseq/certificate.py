@@ -42,22 +42,28 @@ def _mat(M):
     return {"kind": "full", "rows": [vec(r) for r in M.rows]}
 
 
-def _claim(c):
+# How each claim field is shaped: 0 kept as is, "list" a list of numbers,
+# 1 a vector, 2 a list of vectors, 3 a list of lists of vectors; else a number.
+CLAIM_SHAPES = {"kind": 0, "m": 0, "t": "list", "v": 1, "point": 1, "target": 1, "a": 1,
+                "leaders": 2, "sphere": 3}
+
+
+def map_claim(c, f, vec=list):
+    """Apply f to every number of a claim, building vectors with vec."""
+    def deep(x, depth):
+        if depth == 1:
+            return vec(f(y) for y in x)
+        return [deep(y, depth - 1) for y in x]
     out = {}
     for key, val in c.items():
-        if key in ("kind", "m"):
-            out[key] = val
-        elif key in ("v", "point", "target", "a"):
-            out[key] = vec(val)
-        elif key == "leaders":
-            out[key] = [vec(p) for p in val]
-        elif key == "sphere":
-            out[key] = [[vec(p) for p in s] for s in val]
-        elif key == "t":
-            out[key] = [num(x) for x in val]
-        else:
-            out[key] = num(val)
+        shape = CLAIM_SHAPES.get(key)
+        out[key] = (val if shape == 0 else [f(y) for y in val] if shape == "list"
+                    else f(val) if shape is None else deep(val, shape))
     return out
+
+
+def _claim(c):
+    return map_claim(c, num)
 
 
 def block_obj(b):
@@ -148,21 +154,7 @@ def load_model(cert):
             return Mat("full", rows=tuple(v(r) for r in M["rows"]))
 
         def claim(c):
-            out = {}
-            for key, val in c.items():
-                if key in ("kind", "m"):
-                    out[key] = val
-                elif key in ("v", "point", "target", "a"):
-                    out[key] = v(val)
-                elif key == "leaders":
-                    out[key] = [v(p) for p in val]
-                elif key == "sphere":
-                    out[key] = [[v(p) for p in s] for s in val]
-                elif key == "t":
-                    out[key] = [n(x) for x in val]
-                else:
-                    out[key] = n(val)
-            return out
+            return map_claim(c, n, tuple)
 
         blocks = []
         for b in cert["blocks"]:

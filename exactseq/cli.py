@@ -321,15 +321,7 @@ def _softmax_report(r):
             if b["widest"] != "0" or b["smallest_gap"] is not None:
                 lines.append(f"             {b['block']:>3} {b['phase']:<14} {b['widest']:>10} / "
                              f"{b['smallest_gap'] or '-'}")
-    if r["verdict"] == "certified":
-        lines.append("verdict      CERTIFIED: every output set equals its target exactly "
-                     "(Hausdorff distance 0) for the softmax transformer at this tau")
-    else:
-        lines.append(f"verdict      {r['verdict'].upper()}: {r['reason']}")
-    if r.get("certificate"):
-        lines.append(f"certificate  {r['certificate']}")
-    lines.append(f"time         {r['time_s']['total']:.3f} s")
-    return "\n".join(lines)
+    return _report_tail(r, lines, " for the softmax transformer at this tau")
 
 
 def _margins(cons):
@@ -374,14 +366,19 @@ def _text_report(r):
         m = r["margins"]
         lines.append(f"margins      smallest tube eps {m['smallest_tube_eps']}, largest |parameter| "
                      f"{m['largest_abs_parameter']}, {m['max_parameter_bits']} bits")
+    return _report_tail(r, lines)
+
+
+def _report_tail(r, lines, scope=""):
+    """Per-sequence verdicts, the verdict, the certificate and the time."""
     for s in r["sequences"]:
         name = f" ({s['name']})" if s["name"] is not None else ""
         lines.append(f"sequence {s['index']}{name}: {s['n']} -> {s['m']} tokens: {s['verdict']}")
     if r["verdict"] == "certified":
         lines.append("verdict      CERTIFIED: every output set equals its target exactly "
-                     "(Hausdorff distance 0)")
+                     f"(Hausdorff distance 0){scope}")
     else:
-        lines.append(f"verdict      FAILED: {r['reason']}")
+        lines.append(f"verdict      {r['verdict'].upper()}: {r['reason']}")
     if r.get("certificate"):
         lines.append(f"certificate  {r['certificate']}")
     lines.append(f"time         {r['time_s']['total']:.3f} s")

@@ -690,22 +690,40 @@ def read_dataset(obj, nums):
     return d, pairs
 
 
+def read_block(blk, k, nums, d):
+    """(where, (eta, U, b, W), (rho, A, V), claims) of block k, or Malformed."""
+    _need(blk, dict, f"block {k}")
+    where = f"block {k} ({blk.get('phase', '?')})"
+    ff, sa = _need(blk.get("ff"), dict, where + " ff"), _need(blk.get("sa"), dict, where + " sa")
+    U = tuple(nums.vec(u, d, where + " ff.U") for u in _need(ff.get("U"), list, where))
+    b = tuple(nums.num(x, where + " ff.b") for x in _need(ff.get("b"), list, where))
+    W = tuple(tuple(nums.num(x, where + " ff.W") for x in _need(r, list, where))
+              for r in _need(ff.get("W"), list, where))
+    eta = nums.num(ff.get("eta"), where + " ff.eta")
+    if len(b) != len(U) or len(W) != d or any(len(r) != len(U) for r in W):
+        raise Malformed(f"{where}: ff shapes do not match (U w x d, b w, W d x w)")
+    rho = nums.num(sa.get("rho"), where + " sa.rho")
+    A, V = _mat(sa.get("A"), nums, d, where + " sa.A"), _mat(sa.get("V"), nums, d, where + " sa.V")
+    claims = [_claim(c, nums, d, where) for c in _need(blk.get("claims", []), list, where)]
+    return where, (eta, U, b, W), (rho, A, V), claims
+
+
 def check(cert, progress=None):
-    """Check a certificate.  Returns a summary dict; raises Rejected or Malformed."""
+    """Check a certificate.  Returns a summary dict; raises Rejected or Malformed
+    (and, for softmax certificates, Unknown)."""
     import sys
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(0)
     _need(cert, dict, "certificate")
-    if cert.get("attention", "hardmax") == "softmax":
-        from . import softmax
-        if cert.get("schema_version") != SCHEMA_VERSION:
-            raise Malformed(f"unknown schema_version {cert.get('schema_version')!r}")
-        return softmax.check(cert, progress)
-    if cert.get("attention", "hardmax") != "hardmax":
-        raise Malformed(f"unknown attention {cert.get('attention')!r}")
-    _PROJ.clear()
     if cert.get("schema_version") != SCHEMA_VERSION:
         raise Malformed(f"unknown schema_version {cert.get('schema_version')!r}")
+    attention = cert.get("attention", "hardmax")
+    if attention == "softmax":
+        from . import softmax
+        return softmax.check(cert, progress)
+    if attention != "hardmax":
+        raise Malformed(f"unknown attention {attention!r}")
+    _PROJ.clear()
     nums = Numbers(cert.get("field"))
     d, pairs = read_dataset(cert.get("dataset"), nums)
     N, sum_m = len(pairs), sum(len(Y) for _, Y in pairs)
@@ -713,21 +731,7 @@ def check(cert, progress=None):
     seqs = [[Tok(x, 1) for x in X] for X, _ in pairs]
     width, params, claims_ok = 0, 0, {}
     for k, blk in enumerate(blocks, 1):
-        where = f"block {k}"
-        _need(blk, dict, where)
-        phase = blk.get("phase", "?")
-        where = f"block {k} ({phase})"
-        ff, sa = _need(blk.get("ff"), dict, where + " ff"), _need(blk.get("sa"), dict, where + " sa")
-        U = tuple(nums.vec(u, d, where + " ff.U") for u in _need(ff.get("U"), list, where))
-        b = tuple(nums.num(x, where + " ff.b") for x in _need(ff.get("b"), list, where))
-        W = tuple(tuple(nums.num(x, where + " ff.W") for x in _need(r, list, where))
-                  for r in _need(ff.get("W"), list, where))
-        eta = nums.num(ff.get("eta"), where + " ff.eta")
-        if len(b) != len(U) or len(W) != d or any(len(r) != len(U) for r in W):
-            raise Malformed(f"{where}: ff shapes do not match (U w x d, b w, W d x w)")
-        rho = nums.num(sa.get("rho"), where + " sa.rho")
-        A, V = _mat(sa.get("A"), nums, d, where + " sa.A"), _mat(sa.get("V"), nums, d, where + " sa.V")
-        claims = [_claim(c, nums, d, where) for c in _need(blk.get("claims", []), list, where)]
+        where, (eta, U, b, W), (rho, A, V), claims = read_block(blk, k, nums, d)
         width = max(width, len(U))
         params += sum(1 for x in (eta, rho, *b, *(c for r in U for c in r), *(c for r in W for c in r))
                       if sgn(x) != 0) + _mat_params(A) + _mat_params(V)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .checker import Malformed, Rejected, _claim, _mat, _need, Numbers, read_dataset
+from .checker import Malformed, Rejected, _need, Numbers, read_block, read_dataset
 
 MAX_STRADDLE = 6
 
@@ -300,19 +300,7 @@ def check(cert, progress=None, trace=None):
     seqs = [[Ball(x, Fraction(0)) for x in X] for X, _ in pairs]
     width, per_block, claims_ok = 0, [], {}
     for k, blk in enumerate(blocks, 1):
-        _need(blk, dict, f"block {k}")
-        where = f"block {k} ({blk.get('phase', '?')})"
-        ff, sa = _need(blk.get("ff"), dict, where), _need(blk.get("sa"), dict, where)
-        U = tuple(nums.vec(u, d, where + " ff.U") for u in _need(ff.get("U"), list, where))
-        b = tuple(nums.num(x, where + " ff.b") for x in _need(ff.get("b"), list, where))
-        W = tuple(tuple(nums.num(x, where + " ff.W") for x in _need(r, list, where))
-                  for r in _need(ff.get("W"), list, where))
-        if len(b) != len(U) or len(W) != d or any(len(r) != len(U) for r in W):
-            raise Malformed(f"{where}: ff shapes do not match")
-        eta = nums.num(ff.get("eta"), where + " ff.eta")
-        rho = nums.num(sa.get("rho"), where + " sa.rho")
-        A, V = _mat(sa.get("A"), nums, d, where + " sa.A"), _mat(sa.get("V"), nums, d, where + " sa.V")
-        claims = [_claim(c, nums, d, where) for c in _need(blk.get("claims", []), list, where)]
+        where, (eta, U, b, W), (rho, A, V), claims = read_block(blk, k, nums, d)
         width = max(width, len(U))
         mid = [merge(ff_ball((eta, U, b, W), t, where) for t in toks) for toks in seqs]
         stats = {}
