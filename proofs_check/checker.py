@@ -396,14 +396,17 @@ def eval_ff(ff, seqs):
     for u, ks in rows.items():
         pr = proj(u)
         projs.append((pr, ks, pr.cuts([-b[k] for k in ks])))
-    zero_map = {}
+    maps = {}
 
-    def is_zero(S):
-        if S not in zero_map:
-            zero_map[S] = all(sgn(sum((W[i][k] * U[k][j] for k in S), 0 * eta)) == 0
-                              for i in range(d) for j in range(d)) and \
-                all(sgn(sum((W[i][k] * b[k] for k in S), 0 * eta)) == 0 for i in range(d))
-        return zero_map[S]
+    def affine(S):
+        """(M_S or None if zero, c_S or None if zero): FF(x) = eta x + M_S x + c_S on pattern S."""
+        if S not in maps:
+            M = tuple(tuple(sum((W[i][k] * U[k][j] for k in S), 0 * eta) for j in range(d))
+                      for i in range(d))
+            c = tuple(sum((W[i][k] * b[k] for k in S), 0 * eta) for i in range(d))
+            maps[S] = (M if any(sgn(x) for r in M for x in r) else None,
+                       c if any(sgn(x) for x in c) else None)
+        return maps[S]
 
     out = []
     for toks in seqs:
@@ -414,16 +417,15 @@ def eval_ff(ff, seqs):
                 for k, sg in zip(ks, pr.signs(t, cut)):
                     if sg > 0:
                         S.append(k)
-            S = tuple(S)
-            if is_zero(S):
-                if eta == 1:
-                    new.append(t)
-                    continue
-                x = tuple(eta * c for c in t.x)
-            else:
-                z = {k: dot(U[k], t.x) + b[k] for k in S}
-                x = tuple(eta * t.x[i] + sum((W[i][k] * z[k] for k in S), 0 * eta)
-                          for i in range(d))
+            M, c = affine(tuple(S))
+            if M is None and c is None and eta == 1:
+                new.append(t)
+                continue
+            x = t.x if eta == 1 else tuple(eta * v for v in t.x)
+            if M is not None:
+                x = tuple(xi + dot(r, t.x) for xi, r in zip(x, M))
+            if c is not None:
+                x = tuple(xi + ci for xi, ci in zip(x, c))
             new.append(Tok(x, t.n))
             changed = True
         out.append(merge(new) if changed else new)
