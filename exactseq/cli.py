@@ -73,7 +73,7 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     pc = sub.add_parser("check", help="construct and certify a dataset",
-                        description="Construct an exact hardmax transformer for FILE and "
+                        description="Construct an exact transformer for FILE (hardmax by default, or softmax) and "
                         "certify it with proofs_check.", epilog=CHECK_HELP,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     pc.add_argument("file", metavar="FILE", help="dataset JSON file")
@@ -289,6 +289,7 @@ def _check_softmax(ds, args, progress):
     }
     if summary and args.certificate:
         cert["verdict"] = "certified"
+        cert["bounds"] = {"blocks": report["block_bound"]}
         try:
             certificate.write_atomic(args.certificate, certificate.dumps(cert))
         except OSError as exc:

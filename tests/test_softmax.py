@@ -152,3 +152,20 @@ def test_taylor_is_below_exp(x, order):
     mpmath.mp.dps = 50
     t = sm.taylor(x, order)
     assert mpmath.mpf(t.numerator) / t.denominator <= mpmath.exp(mpmath.mpf(x.numerator) / x.denominator)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--tau", "abc"], "--tau 'abc' is not an exact positive number"),
+    (["--tau", "-1"], "--tau '-1' is not an exact positive number"),
+    (["--max-prec", "0"], "--max-prec must be >= 1"),
+])
+def test_softmax_bad_options_exit_2(capsys, args, message):
+    assert main(["check", str(ROOT / "examples/figure5.json"), "--attention", "softmax", *args]) == 2
+    assert capsys.readouterr().err == f"exactseq: error: {message}\n"
+
+
+def test_softmax_needs_rational_data(capsys):
+    path = str(ROOT / "examples/circle.json")
+    assert main(["check", path, "--attention", "softmax"]) == 2
+    assert capsys.readouterr().err == \
+        f"exactseq: error: {path}: softmax certification needs rational coordinates\n"
