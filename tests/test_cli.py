@@ -43,6 +43,9 @@ def test_certificate_is_written_atomically_and_verifies(tmp_path, capsys):
     out = tmp_path / "c.json"
     assert main(["check", str(ROOT / "examples/circle.json"), "--certificate", str(out), "--quiet"]) == 0
     assert os.listdir(tmp_path) == ["c.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
     cert = json.loads(out.read_text())
     assert cert["format"] == "exactseq-certificate" and cert["schema_version"] == 1
     assert cert["verdict"] == "certified" and cert["field"]["atoms"]
