@@ -120,3 +120,12 @@ def test_roundtrip_huge_integers(tmp_path):
     cert = _roundtrip(load(str(p)))
     assert str(big) in json.dumps(cert)
     assert main(["check", str(p), "--quiet"]) == 0
+
+
+def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
+    def boom(*a):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        certificate.write_atomic(str(tmp_path / "c.json"), "{}")
+    assert os.listdir(tmp_path) == []
