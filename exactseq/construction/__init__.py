@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 
 from ..model import Transformer
 from .collapse import collapse
-from .common import ConstructionError
+from .common import TUBE_HARDMAX, TUBE_SOFTMAX, ConstructionError
 from .interpolation import interpolate
 from .leaders import select_leaders
 from .separation import separate
 from .softmax import staircase
-from fractions import Fraction
 
 PHASES = ("separation", "leaders", "collapse", "interpolation")
 
@@ -44,43 +43,32 @@ WIDTH_BOUND = 4
 def build(ds, progress=None, attention="hardmax"):
     """The construction; with attention="softmax" (Theorem 1.6) the hat tubes
     are narrower and a saturating staircase block follows the collapse."""
-    from . import common
-    saved = common.TUBE
-    if attention == "softmax":
-        common.TUBE = (Fraction(1, 4), Fraction(1, 2))
-    try:
-        return _build(ds, progress, attention)
-    finally:
-        common.TUBE = saved
-
-
-def _build(ds, progress, attention):
-    d = ds.dim
+    d, softmax = ds.dim, attention == "softmax"
+    tube = TUBE_SOFTMAX if softmax else TUBE_HARDMAX
     outputs = [list(p.output) for p in ds.pairs]
     m = [len(Y) for Y in outputs]
     seqs = [list(p.input) for p in ds.pairs]
     blocks, counts, states = [], {}, {}
-    steps = (
-        ("separation", lambda s: separate(s, d)),
-        ("leaders", None),
-        ("collapse", None),
-        ("interpolation", lambda s: interpolate(s, outputs, d)),
-    )
-    data = None
-    for phase, fn in steps:
-        if progress:
-            progress(phase)
-        if phase == "leaders":
-            new_blocks, seqs, data = select_leaders(seqs, outputs, d)
-        elif phase == "collapse":
-            new_blocks, seqs = collapse(seqs, data, d, m, counts=attention != "softmax")
-            if attention == "softmax":
-                new_blocks.append(staircase(seqs, m, d))
-        else:
-            new_blocks, seqs = fn(seqs)
-        blocks += new_blocks
+
+    def record(phase, new_blocks, new_seqs):
+        blocks.extend(new_blocks)
         counts[phase] = len(new_blocks)
-        states[phase] = [list(X) for X in seqs]
+        states[phase] = [list(X) for X in new_seqs]
+        return new_seqs
+
+    say = progress or (lambda phase: None)
+    say("separation")
+    seqs = record("separation", *separate(seqs, d, tube))
+    say("leaders")
+    lead_blocks, seqs, data = select_leaders(seqs, outputs, d, tube)
+    seqs = record("leaders", lead_blocks, seqs)
+    say("collapse")
+    col_blocks, seqs = collapse(seqs, data, d, m, counts=not softmax)
+    if softmax:
+        col_blocks.append(staircase(seqs, m, d))
+    seqs = record("collapse", col_blocks, seqs)
+    say("interpolation")
+    record("interpolation", *interpolate(seqs, outputs, d, tube))
     return Construction(Transformer(blocks, d), counts, states)
 
 

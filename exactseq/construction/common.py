@@ -32,13 +32,14 @@ def injective_direction(points, d, avoid_zero=False):
 
 # eps is chosen in (lo * gap, hi * gap); the softmax construction narrows the tubes
 # so that enclosures of the other tokens stay outside them.
-TUBE = (Fraction(1, 2), Fraction(1))
+TUBE_HARDMAX = (Fraction(1, 2), Fraction(1))
+TUBE_SOFTMAX = (Fraction(1, 4), Fraction(1, 2))
 
 
-def tube_eps(gap):
-    """A simple rational eps with 0 < eps <= gap (gap > 0, possibly algebraic)."""
+def tube_eps(gap, tube=TUBE_HARDMAX):
+    """The simplest rational eps in (lo * gap, hi * gap) (gap > 0, possibly algebraic)."""
     g = lower_bound(gap)
-    return simplest_in(TUBE[0] * g, TUBE[1] * g)
+    return simplest_in(tube[0] * g, tube[1] * g)
 
 
 def hat_ff(v, s0, eps, p, y, shift=None):
@@ -110,6 +111,6 @@ def hat_block(phase, v, s0, eps, p, y, shift=None):
     return Block(ff, identity_sa(), phase, [hat_claim(v, s0, eps, p, y)])
 
 
-__all__ = ["ConstructionError", "moment", "injective_direction", "tube_eps", "hat_ff",
+__all__ = ["ConstructionError", "TUBE_HARDMAX", "TUBE_SOFTMAX", "moment", "injective_direction", "tube_eps", "hat_ff",
            "shift_ff", "hat_claim", "Projections", "hat_block", "ONE", "FF", "SA",
            "Block", "Mat", "ZERO"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..numbers import dot, floor_of, sign
-from .common import ONE, Projections, hat_block, injective_direction, tube_eps
+from .common import ONE, TUBE_HARDMAX, Projections, hat_block, injective_direction, tube_eps
 
 PHASE = "leaders"
 
@@ -25,7 +25,7 @@ def sphere_point(s, d):
     return tuple(2 * x / (n2 + 1) for x in u) + ((n2 - 1) / (n2 + 1),)
 
 
-def select_leaders(seqs, outputs, d):
+def select_leaders(seqs, outputs, d, tube=TUBE_HARDMAX):
     """Return (blocks, new sequences, collapse data).
 
     ``outputs``: the dataset's output sequences (leader positions avoid them).
@@ -65,7 +65,7 @@ def select_leaders(seqs, outputs, d):
     has_shift = any(shift)
     for n, (j, p, y) in enumerate(moves):
         s0 = proj[p]
-        eps = tube_eps(projs.gap(s0))
+        eps = tube_eps(projs.gap(s0), tube)
         if n == 0 and has_shift:
             p0 = tuple(a - c for a, c in zip(p, shift))
             blocks.append(hat_block(PHASE, v, s0 - dot(v, shift), eps, p0, y, shift))

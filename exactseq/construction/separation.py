@@ -16,7 +16,7 @@ from fractions import Fraction
 from itertools import combinations
 
 from ..numbers import dot, floor_of, lower_bound, sign, simplest_in, upper_bound
-from .common import (ONE, SA, Block, ConstructionError, Mat, hat_ff, hat_claim,
+from .common import (ONE, SA, TUBE_HARDMAX, Block, ConstructionError, Mat, hat_ff, hat_claim,
                      injective_direction, moment, shift_ff, tube_eps)
 from ..model import identity_ff
 
@@ -35,7 +35,7 @@ def overlapping_pairs(seqs):
     return pairs
 
 
-def separate(seqs, d):
+def separate(seqs, d, tube=TUBE_HARDMAX):
     """Return (blocks, new sequences) with the new sequences pairwise disjoint."""
     seqs = [list(X) for X in seqs]
     blocks = []
@@ -52,15 +52,15 @@ def separate(seqs, d):
             if cand:
                 l = cand[0]
                 q = next(p for p in seqs[l] if p not in Xk)
-                blk, seqs = _block(seqs, d, l, q)
+                blk, seqs = _block(seqs, d, l, q, tube)
             else:
-                blk, seqs = _block(seqs, d, None, None)
+                blk, seqs = _block(seqs, d, None, None, tube)
             blocks.append(blk)
             earlier = set().union(*map(set, seqs[:k]))
             private = [p for p in seqs[k] if p not in earlier]
             if not private:
                 raise ConstructionError(f"sequence {k} has no private token after a block")
-        blk, seqs = _block(seqs, d, k, private[0])
+        blk, seqs = _block(seqs, d, k, private[0], tube)
         blocks.append(blk)
         earlier = set().union(*map(set, seqs[:k]))
         if set(seqs[k]) & earlier:
@@ -108,7 +108,7 @@ def _integral(a):
     return tuple(Fraction(n // g) for n in nums)
 
 
-def _block(seqs, d, target, p):
+def _block(seqs, d, target, p, tube):
     """One separation block; the leader of sequence ``target`` will be p (or where p goes)."""
     allpts = set().union(*map(set, seqs))
     ff_hat = None
@@ -124,7 +124,7 @@ def _block(seqs, d, target, p):
             v, proj = injective_direction(allpts | {f}, d)
             s0 = proj[p]
             gap = min(abs_(proj[q] - s0) for q in allpts if q != p) if len(allpts) > 1 else ONE
-            eps = tube_eps(gap)
+            eps = tube_eps(gap, tube)
             ff_hat = (v, s0, eps, p, f)
             cur = [[f if x == p else x for x in X] for X in seqs]
             p = f
