@@ -608,6 +608,8 @@ def claim_collapse(c, seqs, unique, d):
 
 def claim_counts(c, seqs):
     """Lemma 4.4 (conclusion): sequence j now consists of exactly m_j distinct points."""
+    if len(c["m"]) != len(seqs):
+        return "one count per sequence expected"
     for j, (toks, m) in enumerate(zip(seqs, c["m"])):
         if len(toks) != m:
             return f"sequence {j} has {len(toks)} distinct points, expected {m}"

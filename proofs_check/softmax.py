@@ -251,6 +251,8 @@ def claim_collapse(c, seqs, argmax, d):
     """Lemma 4.4 on enclosures: t_j >= q, every ball not holding a leader lies in
     the open cube (0, q)^d, and every query has a robust unique maximiser."""
     q = c["q"]
+    if len(c["t"]) != len(seqs) or len(c["sphere"]) != len(seqs):
+        return "one diagonal and one sphere list per sequence expected"
     for j, toks in enumerate(seqs):
         if c["t"][j] < q:
             return f"t_{j} < q"
@@ -276,6 +278,8 @@ def claim_saturate(seqs):
 
 def claim_counts(c, seqs):
     """Lemma 4.4 (conclusion): sequence j is exactly m_j distinct exact points."""
+    if len(c["m"]) != len(seqs):
+        return "one count per sequence expected"
     for j, (toks, m) in enumerate(zip(seqs, c["m"])):
         if len(toks) != m or any(t.r != 0 for t in toks):
             return f"sequence {j} has {len(toks)} enclosures, expected {m} exact points"

@@ -159,6 +159,12 @@ def test_forged_witnesses_are_named(cert):
     with pytest.raises(proofs_check.Rejected, match=r"counts: sequence 0 has 1 distinct points, expected 2"):
         proofs_check.check(bad)
 
+    bad = copy.deepcopy(cert)
+    k, cl = _first(bad, "counts")
+    cl["m"] = cl["m"][:1]
+    with pytest.raises(proofs_check.Rejected, match=r"counts: one count per sequence expected"):
+        proofs_check.check(bad)
+
 
 def test_wrong_target_or_bad_dataset_is_rejected(cert):
     bad = copy.deepcopy(cert)
