@@ -74,3 +74,13 @@ def test_fuzz_cli_list_and_errors(capsys):
     assert main(["fuzz", "nonsense"]) == 2
     assert capsys.readouterr().err == \
         "exactseq: error: unknown fuzz target 'nonsense'; see 'exactseq fuzz --list'\n"
+
+
+def test_fuzz_cli_time_budget_and_json(tmp_path, capsys):
+    assert main(["fuzz", "extreme-leader", "--time", "1", "--seed", "5", "--jobs", "1",
+                 "--json", "--out", str(tmp_path)]) == 0
+    (s,) = json.loads(capsys.readouterr().out)
+    assert s["target"] == "extreme-leader" and s["seed"] == 5 and s["cases"] >= 200
+    assert s["bugs"] == [] and s["preconditions"]["vertex"]["violated"] > 0
+    saved = json.loads((tmp_path / "extreme-leader-violates-vertex.json").read_text())
+    assert saved["reproduce"].startswith("exactseq fuzz --replay ")
