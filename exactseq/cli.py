@@ -204,23 +204,29 @@ def cmd_check(args):
 
 
 def _softmax_attempt(ds, cons, tau, max_prec, progress):
-    """(verdict, summary or reason, certificate) at one temperature, raising the precision."""
+    """(verdict, summary or reason, certificate) at one temperature, raising the precision.
+
+    Any order that certifies gives a complete certificate; "failed" means a claim
+    was false at every order tried, "unknown" that the enclosures never separated.
+    """
     from . import certificate
     import proofs_check
-    order, reason = 1, None
+    order, unknown, failed = 1, None, None
     while order <= max_prec:
         progress(f"softmax: tau = {tau}, order {order}")
         cert = certificate.build(ds, cons, "softmax", tau, order)
         try:
             return "certified", proofs_check.check(json.loads(certificate.dumps(cert))), cert
         except proofs_check.Unknown as exc:
-            reason = str(exc)
+            unknown = str(exc)
         except proofs_check.Rejected as exc:
-            return "failed", str(exc), cert
+            failed = str(exc)
         except proofs_check.Malformed as exc:
-            return "failed", f"internal error: {exc}", cert
+            return "failed", f"internal error: {exc}", None
         order *= 2
-    return "unknown", f"{reason} (at order {max_prec})", None
+    if failed:
+        return "failed", f"{failed} (at every order up to {max_prec})", None
+    return "unknown", f"{unknown} (at order {max_prec})", None
 
 
 def _check_softmax(ds, args, progress):

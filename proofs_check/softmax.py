@@ -65,29 +65,56 @@ def merge(balls):
     return list(out.values())
 
 
-def ff_ball(ff, bl, where):
-    eta, U, b, W = ff
-    d = len(bl.c)
-    fixed, straddle = [], []
-    for k, (u, bk) in enumerate(zip(U, b)):
-        lo, hi = interval(u, bl, bk)
-        if lo > 0:
-            fixed.append(k)
-        elif hi > 0:
-            straddle.append(k)
-    if len(straddle) > MAX_STRADDLE:
-        raise Unknown(f"{where}: an enclosure straddles {len(straddle)} ReLU kinks")
-    images = []
-    for mask in range(1 << len(straddle)):
-        S = fixed + [k for i, k in enumerate(straddle) if mask >> i & 1]
-        centre = tuple(eta * bl.c[i] + sum((W[i][k] * (dot(U[k], bl.c) + b[k]) for k in S), Fraction(0))
-                       for i in range(d))
-        norm = max(sum(abs((eta if i == j else 0) + sum((W[i][k] * U[k][j] for k in S), Fraction(0)))
-                       for j in range(d)) for i in range(d))
-        images.append((centre, bl.r * norm))
-    c0 = images[0][0]
-    r = max(max(abs(a - z) for a, z in zip(c, c0)) + rr for c, rr in images)
-    return Ball(c0, up(r), bl.n)
+class FFLayer:
+    """One FF layer acting on balls; each activation pattern's affine map is built once."""
+
+    def __init__(self, ff, where):
+        self.eta, self.U, self.b, self.W = ff
+        self.where, self.maps = where, {}
+        self.rows = {}
+        for k, u in enumerate(self.U):
+            self.rows.setdefault(u, []).append(k)
+        self.l1 = {u: l1(u) for u in self.rows}
+
+    def affine(self, S):
+        """(M, c, norm of eta I + M, is_identity) of the map x -> eta x + M x + c on pattern S."""
+        if S not in self.maps:
+            eta, U, b, W, d = self.eta, self.U, self.b, self.W, len(self.W)
+            M = tuple(tuple(sum((W[i][k] * U[k][j] for k in S), Fraction(0)) for j in range(d))
+                      for i in range(d))
+            c = tuple(sum((W[i][k] * b[k] for k in S), Fraction(0)) for i in range(d))
+            norm = max(sum(abs((eta if i == j else 0) + M[i][j]) for j in range(d)) for i in range(d))
+            ident = eta == 1 and not any(any(r) for r in M) and not any(c)
+            self.maps[S] = (M, c, norm, ident)
+        return self.maps[S]
+
+    def image(self, S, bl):
+        M, c, norm, ident = self.affine(S)
+        if ident:
+            return bl.c, bl.r
+        centre = tuple(self.eta * x + dot(r, bl.c) + ci for x, r, ci in zip(bl.c, M, c))
+        return centre, bl.r * norm
+
+    def __call__(self, bl):
+        fixed, straddle = [], []
+        for u, ks in self.rows.items():
+            s, w = dot(u, bl.c), bl.r * self.l1[u]
+            for k in ks:
+                lo, hi = s + self.b[k] - w, s + self.b[k] + w
+                if lo > 0:
+                    fixed.append(k)
+                elif hi > 0:
+                    straddle.append(k)
+        if len(straddle) > MAX_STRADDLE:
+            raise Unknown(f"{self.where}: an enclosure straddles {len(straddle)} ReLU kinks")
+        images = [self.image(tuple(sorted(fixed + [k for i, k in enumerate(straddle) if mask >> i & 1])), bl)
+                  for mask in range(1 << len(straddle))]
+        if len(images) == 1:
+            c0, r = images[0]
+            return bl if (c0, r) == (bl.c, bl.r) else Ball(c0, up(r), bl.n)
+        c0 = images[0][0]
+        r = max(max(abs(a - z) for a, z in zip(c, c0)) + rr for c, rr in images)
+        return Ball(c0, up(r), bl.n)
 
 
 def mat_norm(V):
@@ -154,11 +181,12 @@ def down(x):
 
 
 def taylor(x, order):
-    """sum_{i <= order} x^i / i!  (<= e^x for x >= 0), on a dyadic lower bound of x."""
+    """A lower bound of sum_{i <= order} x^i / i! (<= e^x for x >= 0): x and every
+    term are rounded down to dyadics, which keeps each term below its true value."""
     x = down(x)
     t, term = Fraction(1), Fraction(1)
     for i in range(1, order + 1):
-        term = term * x / i
+        term = down(term * x / i)
         t += term
     return t
 
@@ -306,7 +334,8 @@ def check(cert, progress=None, trace=None):
     for k, blk in enumerate(blocks, 1):
         where, (eta, U, b, W), (rho, A, V), claims = read_block(blk, k, nums, d)
         width = max(width, len(U))
-        mid = [merge(ff_ball((eta, U, b, W), t, where) for t in toks) for toks in seqs]
+        layer = FFLayer((eta, U, b, W), where)
+        mid = [merge(layer(t) for t in toks) for toks in seqs]
         stats = {}
         res = [sa_balls((rho, A, V), toks, tau, order, where, stats) for toks in mid]
         new = [merge(r[0]) for r in res]
