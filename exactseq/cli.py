@@ -151,7 +151,7 @@ def cmd_check(args):
     progress = _Progress(not args.quiet and not args.json)
     if args.attention == "softmax":
         return _check_softmax(ds, args, progress)
-    t0 = time.perf_counter()
+    t0 = t1 = time.perf_counter()
     summary, reason, cert = None, None, None
     try:
         cons = build(ds, progress=lambda ph: progress(f"constructing: {ph}"))
@@ -186,21 +186,11 @@ def cmd_check(args):
         "sequences": [{"index": j, "name": p.name, "n": len(p.input), "m": len(p.output),
                        "verdict": verdict} for j, p in enumerate(ds.pairs)],
         "reason": reason,
-        "time_s": {"total": round(t2 - t0, 4)},
+        "time_s": {"construct": round(t1 - t0, 4), "check": round(t2 - t1, 4),
+                   "total": round(t2 - t0, 4)},
     }
-    if cert and summary is not None and args.certificate:
-        cert["verdict"] = "certified"
-        cert["bounds"] = {"blocks": report["block_bound"], "width": WIDTH_BOUND}
-        try:
-            certificate.write_atomic(args.certificate, certificate.dumps(cert))
-        except OSError as exc:
-            return _bad(f"{args.certificate}: cannot write certificate: {exc.strerror}")
-        report["certificate"] = args.certificate
-    if args.json:
-        print(json.dumps(report, indent=1))
-    elif not args.quiet:
-        print(_text_report(report))
-    return EXIT_OK if summary is not None else EXIT_FAILED
+    bounds = {"blocks": report["block_bound"], "width": WIDTH_BOUND}
+    return _finish(args, report, cert if summary is not None else None, bounds, _text_report)
 
 
 def _softmax_attempt(ds, cons, tau, max_prec, progress):
@@ -231,7 +221,6 @@ def _softmax_attempt(ds, cons, tau, max_prec, progress):
 
 def _check_softmax(ds, args, progress):
     from fractions import Fraction
-    from . import certificate
     from .construction import build
     from .numbers import simplest_in
     if ds.field is not None:
@@ -293,9 +282,16 @@ def _check_softmax(ds, args, progress):
         "reason": None if summary else info,
         "time_s": {"total": round(time.perf_counter() - t0, 4)},
     }
-    if summary and args.certificate:
+    return _finish(args, report, cert if summary else None, {"blocks": report["block_bound"]},
+                   _softmax_report)
+
+
+def _finish(args, report, cert, bounds, render):
+    """Write the certificate of a certified run (atomically), print, and give the exit status."""
+    from . import certificate
+    if cert is not None and args.certificate:
         cert["verdict"] = "certified"
-        cert["bounds"] = {"blocks": report["block_bound"]}
+        cert["bounds"] = bounds
         try:
             certificate.write_atomic(args.certificate, certificate.dumps(cert))
         except OSError as exc:
@@ -304,8 +300,8 @@ def _check_softmax(ds, args, progress):
     if args.json:
         print(json.dumps(report, indent=1))
     elif not args.quiet:
-        print(_softmax_report(report))
-    return EXIT_OK if summary else EXIT_FAILED
+        print(render(report))
+    return EXIT_OK if report["verdict"] == "certified" else EXIT_FAILED
 
 
 def _softmax_report(r):
@@ -388,7 +384,8 @@ def _report_tail(r, lines, scope=""):
         lines.append(f"verdict      {r['verdict'].upper()}: {r['reason']}")
     if r.get("certificate"):
         lines.append(f"certificate  {r['certificate']}")
-    lines.append(f"time         {r['time_s']['total']:.3f} s")
+    t = r["time_s"]
+    lines.append(f"time         {t['total']:.3f} s" + (f" (construction {t['construct']:.3f} s, certificate and check {t["check"]:.3f} s)" if "check" in t else ""))
     return "\n".join(lines)
 
 

@@ -16,7 +16,6 @@ import hashlib
 import json
 import sys
 from dataclasses import dataclass
-from fractions import Fraction
 
 from .numbers import (Alg, JsonDecimal, NumberError, RadicalExpr, build_field,
                       parse_coordinate, radical_atoms, to_text)

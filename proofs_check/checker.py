@@ -388,7 +388,7 @@ class Proj:
 def eval_ff(ff, seqs):
     """Exact FF(x) = eta x + W relu(U x + b) on every token of every sequence."""
     eta, U, b, W = ff
-    w, d = len(U), len(W)
+    d = len(W)
     rows = {}
     for k, u in enumerate(U):
         rows.setdefault(u, []).append(k)

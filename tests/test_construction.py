@@ -4,7 +4,7 @@ from fractions import Fraction
 import pytest
 
 from exactseq.construction import build
-from exactseq.dataset import from_obj, load
+from exactseq.dataset import load
 from helpers import certify, interpolates, seqs
 
 a, b, c, d_, e, f = [0, 0], [1, 0], [0, 1], [1, 1], [2, 0], [0, 2]
