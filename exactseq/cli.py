@@ -385,7 +385,9 @@ def _report_tail(r, lines, scope=""):
     if r.get("certificate"):
         lines.append(f"certificate  {r['certificate']}")
     t = r["time_s"]
-    lines.append(f"time         {t['total']:.3f} s" + (f" (construction {t['construct']:.3f} s, certificate and check {t["check"]:.3f} s)" if "check" in t else ""))
+    split = (f" (construction {t['construct']:.3f} s, certificate and check {t['check']:.3f} s)"
+             if "check" in t else "")
+    lines.append(f"time         {t['total']:.3f} s{split}")
     return "\n".join(lines)
 
 
