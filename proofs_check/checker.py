@@ -753,8 +753,10 @@ def check(cert, progress=None):
                 err = claim_disjoint(new)
             elif kind == "collapse":
                 err = claim_collapse(c, mid, unique, d)
-            else:
+            elif kind == "counts":
                 err = claim_counts(c, new)
+            else:
+                raise Malformed(f"{where}: claim {kind!r} is not checked in hardmax mode")
             if err:
                 raise Rejected(f"{where}: {kind}: {err}")
             claims_ok[kind] = claims_ok.get(kind, 0) + 1

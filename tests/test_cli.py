@@ -82,6 +82,8 @@ def test_known_good_and_known_bad_certificates(capsys):
      "malformed certificate: block 1 (separation) sa.A: unknown matrix kind 'weird'"),
     (lambda c: c["blocks"][1]["claims"][0].update(kind="magic"),
      "malformed certificate: block 2 (leaders): unknown claim kind 'magic'"),
+    (lambda c: c["blocks"][1]["claims"][0].update(kind="saturate"),
+     "malformed certificate: block 2 (leaders): claim 'saturate' is not checked in hardmax mode"),
     (lambda c: c["dataset"]["sequences"][0].update(name="changed"),
      "'dataset_sha256' does not match the embedded dataset"),
 ])
