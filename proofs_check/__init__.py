@@ -1,5 +1,6 @@
 """proofs_check: the independent checker of exactseq certificates (stdlib only)."""
-from .checker import Malformed, Rejected, check
-from .softmax import Unknown
+from .checker import check
+from .limits import DEFAULT, LimitError, Limits
+from .numbers import Malformed, Rejected, Unknown
 
-__all__ = ["check", "Rejected", "Malformed", "Unknown"]
+__all__ = ["check", "Rejected", "Malformed", "Unknown", "Limits", "LimitError", "DEFAULT"]

@@ -18,11 +18,15 @@ to the end and passed.
 Numbers in a certificate: "p" or "p/q" for rationals; for a dataset over a
 real number field Q(theta), a list of rationals [c0, ..., c_{k-1}] meaning
 sum c_i theta^i, with theta given by "field": {"minpoly": monic, lowest degree
-first, "interval": [lo, hi] with a sign change of minpoly}.
+first, "interval": [lo, hi] holding exactly one of its roots}.  The polynomial
+need not be irreducible: numbers.py states why no representation can stand in
+for a different number.  Lemma predicates live in lemmas.py (shared with the
+softmax path); resource limits in limits.py.
 
 Evaluation shortcuts, each exact:
 * a token is kept with a multiplicity; hardmax weights over indices equal
-  weights over distinct points times their multiplicity;
+  weights over distinct points times their multiplicity (over a field, tokens
+  with different representations are proven to be different points);
 * an FF layer is affine on each activation pattern S (the set of units with
   u.x + b > 0): FF(x) = eta x + M_S x + c_S with M_S = sum_S W_k u_k^T and
   c_S = sum_S W_k b_k; where M_S and c_S are exactly zero FF(x) = eta x;
@@ -32,293 +36,59 @@ Evaluation shortcuts, each exact:
 """
 from __future__ import annotations
 
-import ast
 import math
-import re
 from fractions import Fraction
 from operator import mul
 
+from . import lemmas
+from .limits import DEFAULT
+from .numbers import K, Malformed, Numbers, Rejected, Unknown, _need, prove_distinct, sgn
+
 SCHEMA_VERSION = 1
 
-
-class Rejected(Exception):
-    """A claim of the certificate is false (or the outputs differ from the targets)."""
-
-
-class Malformed(Exception):
-    """The certificate is not of the documented form."""
-
-
-# ------------------------------------------------------------------ numbers
-class Field:
-    """Q(theta): theta the unique root of monic ``poly`` tracked in [lo, hi]."""
-
-    def __init__(self, poly, lo, hi):
-        self.poly, self.k, self.lo, self.hi = poly, len(poly) - 1, lo, hi
-        self.slo = _sg(_pev(poly, lo))
-        if self.k < 1 or poly[-1] != 1 or not lo < hi or self.slo == 0 \
-                or self.slo == _sg(_pev(poly, hi)):
-            raise Malformed("field: minpoly must be monic with a sign change on the interval")
-
-    def sign(self, c):
-        """Sign of sum c_i theta^i: exact interval Horner, bisecting [lo, hi] as needed."""
-        if not any(c):
-            return 0
-        for _ in range(4000):
-            lo, hi = Fraction(0), Fraction(0)
-            for ci in reversed(c):
-                pr = (lo * self.lo, lo * self.hi, hi * self.lo, hi * self.hi)
-                lo, hi = min(pr) + ci, max(pr) + ci
-            if lo > 0 or hi < 0:
-                return 1 if lo > 0 else -1
-            mid = (self.lo + self.hi) / 2
-            s = _sg(_pev(self.poly, mid))
-            if s == 0:
-                self.lo = self.hi = mid
-            elif s == self.slo:
-                self.lo = mid
-            else:
-                self.hi = mid
-        raise Rejected("field: sign of a non-zero element undecided (is minpoly irreducible?)")
-
-
-def _pev(p, x):
-    acc = Fraction(0)
-    for c in reversed(p):
-        acc = acc * x + c
-    return acc
-
-
-def _sg(q):
-    return (q > 0) - (q < 0)
-
-
-class K:
-    """Element sum c_i theta^i of a Field (tuple c of Fractions, length k)."""
-    __slots__ = ("f", "c")
-
-    def __init__(self, f, c):
-        self.f, self.c = f, c
-
-    def _o(self, o):
-        if isinstance(o, K):
-            return o.c
-        return (Fraction(o),) + (Fraction(0),) * (self.f.k - 1)
-
-    def __add__(self, o):
-        return K(self.f, tuple(a + b for a, b in zip(self.c, self._o(o))))
-    __radd__ = __add__
-
-    def __neg__(self):
-        return K(self.f, tuple(-a for a in self.c))
-
-    def __sub__(self, o):
-        return self + (-o if isinstance(o, K) else -Fraction(o))
-
-    def __rsub__(self, o):
-        return (-self) + o
-
-    def __mul__(self, o):
-        if not isinstance(o, K):
-            return K(self.f, tuple(a * o for a in self.c))
-        k, p = self.f.k, self.f.poly
-        r = [Fraction(0)] * (2 * k - 1)
-        for i, a in enumerate(self.c):
-            for j, b in enumerate(o.c):
-                r[i + j] += a * b
-        for top in range(2 * k - 2, k - 1, -1):
-            for i in range(k):
-                r[top - k + i] -= r[top] * p[i]
-        return K(self.f, tuple(r[:k]))
-    __rmul__ = __mul__
-
-    def __truediv__(self, o):
-        if not isinstance(o, K):
-            return K(self.f, tuple(a / o for a in self.c))
-        return self * o.inverse()
-
-    def inverse(self):
-        """Solve o * y = 1 by Gaussian elimination on multiplication by o."""
-        k = self.f.k
-        cols = []
-        e = K(self.f, (Fraction(1),) + (Fraction(0),) * (k - 1))
-        t = K(self.f, (Fraction(0), Fraction(1)) + (Fraction(0),) * (k - 2)) if k > 1 else e
-        for _ in range(k):
-            cols.append((self * e).c)
-            e = e * t
-        m = [[cols[j][i] for j in range(k)] + [Fraction(int(i == 0))] for i in range(k)]
-        for c in range(k):
-            piv = next((r for r in range(c, k) if m[r][c]), None)
-            if piv is None:
-                raise Rejected("field: division by zero")
-            m[c], m[piv] = m[piv], m[c]
-            for r in range(k):
-                if r != c and m[r][c]:
-                    fac = m[r][c] / m[c][c]
-                    m[r] = [a - fac * b for a, b in zip(m[r], m[c])]
-        return K(self.f, tuple(m[i][k] / m[i][i] for i in range(k)))
-
-    def __eq__(self, o):
-        return self.c == self._o(o)
-
-    def __hash__(self):
-        return hash(self.c[0]) if not any(self.c[1:]) else hash(self.c)
-
-    def sign(self):
-        return self.f.sign(self.c)
-
-    def __lt__(self, o):
-        return (self - o).sign() < 0
-
-    def __gt__(self, o):
-        return (self - o).sign() > 0
-
-
-def sgn(x):
-    return x.sign() if isinstance(x, K) else _sg(x)
-
-
-_RAT = re.compile(r"-?\d+(/\d+)?\Z")
-
-
-class Numbers:
-    """Parses certificate numbers and dataset coordinates into one kind of scalar."""
-
-    def __init__(self, spec):
-        self.field = None
-        if spec is not None:
-            _need(spec, dict, "field")
-            poly = [self.rat(c, "field.minpoly") for c in _need(spec.get("minpoly"), list, "field.minpoly")]
-            lo, hi = (self.rat(c, "field.interval") for c in _need(spec.get("interval"), list, "field.interval"))
-            self.field = Field(poly, lo, hi)
-            self.roots = {}
-            for at in _need(spec.get("atoms", []), list, "field.atoms"):
-                _need(at, dict, "field.atoms")
-                base, val = self.num(at.get("base")), self.num(at.get("value"))
-                e = self.rat(at.get("exponent"), "field.atoms.exponent")
-                self._check_root(base, e, val)
-                self.roots[(base, e)] = val
-
-    @staticmethod
-    def rat(s, where="number"):
-        if not isinstance(s, str) or not _RAT.match(s):
-            raise Malformed(f"{where}: expected a rational \"p\" or \"p/q\", got {s!r}")
-        n, _, d = s.partition("/")
-        if d and int(d) == 0:
-            raise Malformed(f"{where}: zero denominator in {s!r}")
-        return Fraction(int(n), int(d or 1))
-
-    def num(self, s, where="number"):
-        if self.field is None:
-            return self.rat(s, where)
-        if isinstance(s, str):
-            return K(self.field, (self.rat(s, where),) + (Fraction(0),) * (self.field.k - 1))
-        if not isinstance(s, list) or len(s) != self.field.k:
-            raise Malformed(f"{where}: expected {self.field.k} coefficients, got {s!r}")
-        return K(self.field, tuple(self.rat(c, where) for c in s))
-
-    def vec(self, v, d, where):
-        if not isinstance(v, list) or len(v) != d:
-            raise Malformed(f"{where}: expected a vector of {d} numbers")
-        return tuple(self.num(c, where) for c in v)
-
-    def _check_root(self, base, e, val):
-        """Lemma-free fact: val = base^e (e = p/q, q > 1) iff val > 0, base > 0, val^q = base^p."""
-        p, q = e.numerator, e.denominator
-        lhs, rhs = _pow(val, q), _pow(base, abs(p))
-        if not (sgn(base) > 0 and sgn(val) > 0 and (lhs == rhs if p > 0 else lhs * rhs == 1)):
-            raise Rejected(f"dataset: claimed value of a root of exponent {e} is wrong")
-
-    def coordinate(self, s, where):
-        """A dataset coordinate: a rational, or (over a field) an expression."""
-        if isinstance(s, str) and _RAT.match(s.strip()):
-            return self.num(s.strip(), where)
-        if self.field is None or not isinstance(s, str):
-            raise Malformed(f"{where}: not an exact number: {s!r}")
-        try:
-            tree = ast.parse(s.replace("^", "**"), mode="eval").body
-        except SyntaxError:
-            raise Malformed(f"{where}: not an exact number: {s!r}") from None
-        return self._expr(tree, s.replace("^", "**"), where)
-
-    def _expr(self, n, src, where):
-        one = self.num("1")
-        if isinstance(n, ast.Constant) and type(n.value) in (int, float):
-            return one * Fraction(ast.get_source_segment(src, n))
-        if isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.UAdd)):
-            v = self._expr(n.operand, src, where)
-            return -v if isinstance(n.op, ast.USub) else v
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "sqrt" \
-                and len(n.args) == 1 and not n.keywords:
-            return self._root(self._expr(n.args[0], src, where), Fraction(1, 2), where)
-        if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)):
-            a = self._expr(n.left, src, where)
-            b = self._expr(n.right, src, where)
-            if isinstance(n.op, ast.Add):
-                return a + b
-            if isinstance(n.op, ast.Sub):
-                return a - b
-            if isinstance(n.op, ast.Mult):
-                return a * b
-            if isinstance(n.op, ast.Div):
-                return a / b
-            if any(b.c[1:]):
-                raise Malformed(f"{where}: irrational exponent")
-            e = b.c[0]
-            if e.denominator == 1:
-                r = _pow(a, abs(e.numerator))
-                return r if e >= 0 else one / r
-            return self._root(a, e, where)
-        raise Malformed(f"{where}: unsupported expression")
-
-    def _root(self, base, e, where):
-        if (base, e) not in self.roots:
-            raise Malformed(f"{where}: no field value given for a root of exponent {e}")
-        return self.roots[(base, e)]
-
-
-def _pow(x, n):
-    r = x * 0 + 1
-    for _ in range(n):
-        r = r * x
-    return r
-
-
-def _need(x, typ, where):
-    if not isinstance(x, typ):
-        raise Malformed(f"{where}: expected a JSON {typ.__name__}")
-    return x
+__all__ = ["check", "Rejected", "Malformed", "Unknown", "SCHEMA_VERSION"]
 
 
 # ------------------------------------------------------------------ tokens
 class Tok:
     """A distinct point of one sequence with its multiplicity n.
 
-    For rational data ``key = (den, nums)``: x = nums / den, den the lcm of the
-    coordinate denominators, so the key is canonical and fast to hash.
+    ``key`` is the point's representation, canonical for rational data:
+    ``(den, nums)`` with x = nums / den and den the lcm of the coordinate
+    denominators; over a field, the coefficient tuples (distinct keys are
+    proven distinct numbers by :func:`merge`).
     """
     __slots__ = ("x", "n", "key", "memo")
 
     def __init__(self, x, n):
         self.x, self.n, self.memo = x, n, {}
-        if isinstance(x[0], Fraction):
-            den = 1
-            for c in x:
-                if den % c.denominator:
-                    den = den * c.denominator // math.gcd(den, c.denominator)
-            self.key = (den, tuple(c.numerator * (den // c.denominator) for c in x))
-        else:
-            self.key = x
+        self.key = key(x)
+
+
+def key(x):
+    """The representation of a point, for hashing (see :class:`Tok`)."""
+    if type(x[0]) is Fraction:
+        den = 1
+        for c in x:
+            if den % c.denominator:
+                den = den * c.denominator // math.gcd(den, c.denominator)
+        return (den, tuple(c.numerator * (den // c.denominator) for c in x))
+    return tuple(c.c for c in x)
 
 
 def merge(toks):
-    """Combine tokens at the same point (hardmax weights depend on multiplicity only)."""
+    """Combine tokens at the same point (hardmax weights depend on multiplicity only).
+
+    Over a field, points with different representations are then proven to be
+    different numbers (numbers.prove_distinct), so one point is one token."""
     out = {}
     for t in toks:
         if t.key in out:
             out[t.key].n += t.n
         else:
             out[t.key] = Tok(t.x, t.n)
+    if len(out) > 1 and isinstance(t.x[0], K):
+        prove_distinct([t.x for t in out.values()])
     return list(out.values())
 
 
@@ -329,14 +99,13 @@ def dot(u, x):
     return acc
 
 
-_PROJ = {}
-
-
-def proj(u):
-    """The shared :class:`Proj` of row u (so tokens can remember their projections)."""
-    if u not in _PROJ:
-        _PROJ[u] = Proj(u)
-    return _PROJ[u]
+def proj(cache, u):
+    """The :class:`Proj` of row u in this check's cache (so tokens can remember
+    their projections).  The cache belongs to one certificate's check."""
+    k = key(u)
+    if k not in cache:
+        cache[k] = Proj(u)
+    return cache[k]
 
 
 class Proj:
@@ -385,16 +154,16 @@ class Proj:
 
 
 # -------------------------------------------------------------- evaluation
-def eval_ff(ff, seqs):
+def eval_ff(ff, seqs, cache):
     """Exact FF(x) = eta x + W relu(U x + b) on every token of every sequence."""
     eta, U, b, W = ff
     d = len(W)
     rows = {}
     for k, u in enumerate(U):
-        rows.setdefault(u, []).append(k)
+        rows.setdefault(key(u), (u, []))[1].append(k)
     projs = []
-    for u, ks in rows.items():
-        pr = proj(u)
+    for u, ks in rows.values():
+        pr = proj(cache, u)
         projs.append((pr, ks, pr.cuts([-b[k] for k in ks])))
     maps = {}
 
@@ -432,7 +201,7 @@ def eval_ff(ff, seqs):
     return out
 
 
-def argmaxes(A, toks):
+def argmaxes(A, toks, cache):
     """For each query token, the indices of the tokens maximising <A x_i, x_j>."""
     n = len(toks)
     every = tuple(range(n))
@@ -441,7 +210,7 @@ def argmaxes(A, toks):
         return [every] * n
     if kind == "rank1":
         _, c, a = A
-        pr = proj(a)
+        pr = proj(cache, a)
         p = [pr.value(t) for t in toks]
         hi, lo = max_set(p), max_set([-x for x in p])
         return [hi if sgn(c * p[i]) > 0 else lo if sgn(c * p[i]) < 0 else every
@@ -499,7 +268,7 @@ def mat_is_zero(V):
     return all(sgn(c) == 0 for r in V[1] for c in r)
 
 
-def eval_sa(sa, seqs):
+def eval_sa(sa, seqs, cache):
     """Exact hardmax SA.  Returns (new sequences, per sequence: unique-argmax flag or None)."""
     rho, A, V = sa
     out, unique = [], []
@@ -508,7 +277,7 @@ def eval_sa(sa, seqs):
             out.append(toks if rho == 1 else merge(Tok(tuple(rho * c for c in t.x), t.n) for t in toks))
             unique.append(None)
             continue
-        sets = argmaxes(A, toks)
+        sets = argmaxes(A, toks, cache)
         cache = {}
         new = []
         for t, C in zip(toks, sets):
@@ -524,96 +293,57 @@ def eval_sa(sa, seqs):
 
 
 # ------------------------------------------------------------------ claims
-def claim_hat(c, seqs, after_ff):
-    """Lemma 4.8 (hat move): <v,p> = s0, eps > 0, the open tube |<v,x> - s0| < eps
-    holds p and no other current token of any sequence, and the layer sends p to
-    the claimed target."""
-    v, s0, eps, p, y = c["v"], c["s0"], c["eps"], c["point"], c["target"]
-    if sgn(eps) <= 0:
-        return "eps must be positive"
-    if dot(v, p) != s0:
-        return "<v, p> differs from s0"
-    pr = proj(v)
-    found = False
-    ends = pr.cuts([s0 - eps, s0 + eps])
-    for j, toks in enumerate(seqs):
-        for t in toks:
-            lo, hi = pr.signs(t, ends)
-            if lo > 0 and hi < 0:
-                if t.x != p:
-                    return f"the tube also holds a token of sequence {j}"
-                found = True
-    if not found:
-        return "the moved point is not a current token"
-    return None if after_ff(p) == y else "the layer does not send the point to its target"
+class Points:
+    """The geometry of exact tokens for the lemma predicates (proofs_check.lemmas).
 
+    A token is a point: every interval is a single number, ``holds`` is equality
+    of representations (tokens of one sequence are distinct numbers after
+    :func:`merge`; a representation that differs from the claimed point's only
+    makes a claim fail, never pass)."""
 
-def claim_leaders(c, seqs):
-    """Lemmas 4.5-4.7 (leader attention): in every sequence all <a,x> > 0 and the
-    claimed leader is the unique maximiser of <a, .>."""
-    pr = proj(c["a"])
-    if len(c["leaders"]) != len(seqs):
-        return "one leader per sequence expected"
-    for j, (toks, L) in enumerate(zip(seqs, c["leaders"])):
-        vals = [pr.value(t) for t in toks]
-        if any(sgn(v) <= 0 for v in vals):
-            return f"sequence {j} has a token with <a, x> <= 0"
-        top = max_set(vals)
-        if len(top) != 1 or toks[top[0]].n != 1 or toks[top[0]].x != L:
-            return f"the leader of sequence {j} is not the unique maximiser"
-    return None
+    def __init__(self, cache):
+        self.cache = cache
 
+    def tube(self, u, lo, hi):
+        pr = proj(self.cache, u)
+        cuts = pr.cuts([lo, hi])
 
-def claim_disjoint(seqs):
-    """Lemma 5.1 (separation): the sequences are pairwise disjoint as sets."""
-    owner = {}
-    for j, toks in enumerate(seqs):
-        for t in toks:
-            if t.key in owner:
-                return f"sequences {owner[t.key]} and {j} share a token"
-            owner[t.key] = j
-    return None
+        def side(t):
+            a, b = pr.signs(t, cuts)
+            return "in" if a > 0 and b < 0 else "out" if a <= 0 or b >= 0 else "meets"
+        return side
 
+    def iv(self, u, t):
+        v = proj(self.cache, u).value(t)
+        return v, v
 
-def claim_collapse(c, seqs, unique, d):
-    """Lemma 4.4 (partial clustering) preconditions: in sequence j the diagonal
-    leader t_j (1,...,1) with t_j >= q, sphere leaders with |l|^2 = r^2 and every
-    coordinate < 0, every other token in the open cube (0, q)^d; and every token
-    has a unique maximiser in this attention layer."""
-    q, r = c["q"], c["r"]
-    if sgn(q) <= 0 or sgn(r) <= 0:
-        return "q and r must be positive"
-    if len(c["t"]) != len(seqs) or len(c["sphere"]) != len(seqs):
-        return "one diagonal and one sphere list per sequence expected"
-    for j, toks in enumerate(seqs):
-        t = c["t"][j]
-        if sgn(t - q) < 0:
-            return f"t_{j} < q"
-        leaders = [(t,) * d] + list(c["sphere"][j])
-        for l in leaders[1:]:
-            if any(sgn(x) >= 0 for x in l) or sgn(dot(l, l) - r * r) != 0:
-                return f"a sphere leader of sequence {j} is off the sphere or not in the negative orthant"
-        pts = {tk.x: tk for tk in toks}
-        for l in leaders:
-            if l not in pts or pts[l].n != 1:
-                return f"a leader of sequence {j} is not a token of multiplicity one"
-        lead = set(leaders)
-        for tk in toks:
-            if tk.x not in lead and not all(sgn(x) > 0 and sgn(x - q) < 0 for x in tk.x):
-                return f"a non-leader token of sequence {j} is outside the open cube (0, q)^d"
-        if unique[j] is not True:
-            return f"a token of sequence {j} has no unique maximiser"
-    return None
+    @staticmethod
+    def box(t):
+        return [(x, x) for x in t.x]
 
+    @staticmethod
+    def holds(t, p):
+        return t.key == key(p)
 
-def claim_counts(c, seqs):
-    """Lemma 4.4 (conclusion): sequence j now consists of exactly m_j distinct points."""
-    if len(c["m"]) != len(seqs):
-        return "one count per sequence expected"
-    for j, (toks, m) in enumerate(zip(seqs, c["m"])):
-        if len(toks) != m:
-            return f"sequence {j} has {len(toks)} distinct points, expected {m}"
-    return None
+    @staticmethod
+    def exact(t):
+        return True
+
+    @staticmethod
+    def key(t):
+        return t.key
+
+    @staticmethod
+    def point_key(p):
+        return key(p)
+
+    @staticmethod
+    def point(t):
+        return t.x
+
+    @staticmethod
+    def distinct(points):
+        prove_distinct(points)
 
 
 # ----------------------------------------------------------------- reading
@@ -660,7 +390,11 @@ def _claim(c, nums, d, where):
 
 
 def read_dataset(obj, nums):
-    """The dataset's sequences as tuples of exact points; Assumption 1.3 is checked."""
+    """The dataset's sequences as tuples of exact points; Assumption 1.3 is checked.
+
+    Over a field, all points of the dataset with different representations are
+    first proven to be different numbers, so the set operations below (on
+    representations) decide the assumption about the numbers themselves."""
     _need(obj, dict, "dataset")
     d = obj.get("dimension")
     if type(d) is not int or d < 2:
@@ -672,23 +406,30 @@ def read_dataset(obj, nums):
     for j, s in enumerate(seqs):
         _need(s, dict, f"dataset sequence {j}")
         sides = []
-        for key in ("input", "output"):
-            toks = _need(s.get(key), list, f"dataset sequence {j} {key}")
+        for side in ("input", "output"):
+            toks = _need(s.get(side), list, f"dataset sequence {j} {side}")
             if not toks:
-                raise Rejected(f"dataset: sequence {j}: {key} is empty")
+                raise Rejected(f"dataset: sequence {j}: {side} is empty")
             pts = []
             for i, t in enumerate(toks):
-                w = f"dataset sequence {j} {key} token {i}"
+                w = f"dataset sequence {j} {side} token {i}"
                 if not isinstance(t, list) or len(t) != d:
                     raise Malformed(f"{w}: expected {d} coordinates")
                 pts.append(tuple(nums.coordinate(c, w) for c in t))
-            if len(set(pts)) != len(pts):
-                raise Rejected(f"dataset: assumption 1.3 ii: sequence {j} repeats a token in its {key}")
             sides.append(pts)
         if len(sides[1]) > len(sides[0]):
             raise Rejected(f"dataset: sequence {j}: output longer than input")
         pairs.append(tuple(sides))
-    inputs = [frozenset(X) for X, _ in pairs]
+    every = {}
+    for X, Y in pairs:
+        for p in X + Y:
+            every.setdefault(key(p), p)
+    prove_distinct(list(every.values()))
+    for j, (X, Y) in enumerate(pairs):
+        for side, pts in (("input", X), ("output", Y)):
+            if len({key(p) for p in pts}) != len(pts):
+                raise Rejected(f"dataset: assumption 1.3 ii: sequence {j} repeats a token in its {side}")
+    inputs = [frozenset(key(p) for p in X) for X, _ in pairs]
     if len(set(inputs)) != len(inputs):
         raise Rejected("dataset: assumption 1.3 i: two inputs are equal as sets")
     return d, pairs
@@ -697,7 +438,8 @@ def read_dataset(obj, nums):
 def read_block(blk, k, nums, d):
     """(where, (eta, U, b, W), (rho, A, V), claims) of block k, or Malformed."""
     _need(blk, dict, f"block {k}")
-    where = f"block {k} ({blk.get('phase', '?')})"
+    phase = blk.get("phase", "?")
+    where = f"block {k} ({phase if isinstance(phase, str) and len(phase) <= 40 else '?'})"
     ff, sa = _need(blk.get("ff"), dict, where + " ff"), _need(blk.get("sa"), dict, where + " sa")
     U = tuple(nums.vec(u, d, where + " ff.U") for u in _need(ff.get("U"), list, where))
     b = tuple(nums.num(x, where + " ff.b") for x in _need(ff.get("b"), list, where))
@@ -712,26 +454,46 @@ def read_block(blk, k, nums, d):
     return where, (eta, U, b, W), (rho, A, V), claims
 
 
-def check(cert, progress=None):
-    """Check a certificate.  Returns a summary dict; raises Rejected or Malformed
-    (and, for softmax certificates, Unknown)."""
-    import sys
-    if hasattr(sys, "set_int_max_str_digits"):
-        sys.set_int_max_str_digits(0)
+def prescan(blocks, bound, width_bound, limits, words):
+    """The bounds, from the shapes alone, before any evaluation: a certificate with
+    too many blocks or too wide a layer is rejected at once."""
+    if len(blocks) > limits.max_blocks:
+        raise Malformed(str(limits.refuse(f"blocks: {len(blocks)} blocks", "max_blocks")))
+    if len(blocks) > bound:
+        raise Rejected(f"bounds: {len(blocks)} blocks exceed {words} = {bound}")
+    if width_bound is not None:
+        for k, blk in enumerate(blocks, 1):
+            U = blk.get("ff", {}).get("U") if isinstance(blk, dict) and isinstance(blk.get("ff"), dict) else None
+            if isinstance(U, list) and len(U) > width_bound:
+                raise Rejected(f"bounds: FF width {len(U)} exceeds {width_bound}")
+
+
+def start(cert, limits):
+    """(numbers, d, pairs, blocks) of a certificate whose form is checked."""
+    nums = Numbers(cert.get("field"), limits)
+    d, pairs = read_dataset(cert.get("dataset"), nums)
+    blocks = _need(cert.get("blocks"), list, "blocks")
+    return nums, d, pairs, blocks
+
+
+def check(cert, progress=None, limits=DEFAULT):
+    """Check a certificate.  Returns a summary dict (JSON-ready); raises Rejected,
+    Malformed or Unknown."""
     _need(cert, dict, "certificate")
     if cert.get("schema_version") != SCHEMA_VERSION:
-        raise Malformed(f"unknown schema_version {cert.get('schema_version')!r}")
+        raise Malformed(f"unknown schema_version {_short(cert.get('schema_version'))}")
     attention = cert.get("attention", "hardmax")
     if attention == "softmax":
         from . import softmax
-        return softmax.check(cert, progress)
+        return softmax.check(cert, progress, limits=limits)
     if attention != "hardmax":
-        raise Malformed(f"unknown attention {attention!r}")
-    _PROJ.clear()
-    nums = Numbers(cert.get("field"))
-    d, pairs = read_dataset(cert.get("dataset"), nums)
+        raise Malformed(f"unknown attention {_short(attention)}")
+    nums, d, pairs, blocks = start(cert, limits)
     N, sum_m = len(pairs), sum(len(Y) for _, Y in pairs)
-    blocks = _need(cert.get("blocks"), list, "blocks")
+    bound = 2 * sum_m + 2 * N + 1
+    prescan(blocks, bound, 4, limits, "2 sum m + 2N + 1")
+    cache = {}
+    G = Points(cache)
     seqs = [[Tok(x, 1) for x in X] for X, _ in pairs]
     width, params, claims_ok = 0, 0, {}
     for k, blk in enumerate(blocks, 1):
@@ -739,45 +501,49 @@ def check(cert, progress=None):
         width = max(width, len(U))
         params += sum(1 for x in (eta, rho, *b, *(c for r in U for c in r), *(c for r in W for c in r))
                       if sgn(x) != 0) + _mat_params(A) + _mat_params(V)
-
         ff_t = (eta, U, b, W)
-        mid = eval_ff(ff_t, seqs)
-        new, unique = eval_sa((rho, A, V), mid)
+        mid = eval_ff(ff_t, seqs, cache)
+        new, unique = eval_sa((rho, A, V), mid, cache)
         for c in claims:
             kind = c["kind"]
             if kind == "hat":
-                err = claim_hat(c, seqs, lambda p: eval_ff(ff_t, [[Tok(p, 1)]])[0][0].x)
+                err = lemmas.hat(c, seqs, lambda p: eval_ff(ff_t, [[Tok(p, 1)]], cache)[0][0].x, G)
             elif kind == "leaders":
-                err = claim_leaders(c, mid)
+                err = lemmas.leaders(c, mid, G)
             elif kind == "disjoint":
-                err = claim_disjoint(new)
+                err = lemmas.disjoint(new, G)
             elif kind == "collapse":
-                err = claim_collapse(c, mid, unique, d)
+                err = lemmas.collapse(c, mid, [u is True for u in unique], d, G)
             elif kind == "counts":
-                err = claim_counts(c, new)
+                err = lemmas.counts(c, new, G)
             else:
                 raise Malformed(f"{where}: claim {kind!r} is not checked in hardmax mode")
             if err:
-                raise Rejected(f"{where}: {kind}: {err}")
+                raise Rejected(f"{where}: {kind}: {err[1]}")
             claims_ok[kind] = claims_ok.get(kind, 0) + 1
         seqs = new
         if progress:
             progress(k, len(blocks))
-    verdicts = []
-    for j, ((X, Y), toks) in enumerate(zip(pairs, seqs)):
-        got = {t.x for t in toks}
-        verdicts.append(got == set(Y))
-    bound = 2 * sum_m + 2 * N + 1
-    if len(blocks) > bound:
-        raise Rejected(f"bounds: {len(blocks)} blocks exceed 2 sum m + 2N + 1 = {bound}")
-    if width > 4:
-        raise Rejected(f"bounds: FF width {width} exceeds 4")
-    bad = [j for j, ok in enumerate(verdicts) if not ok]
-    if bad:
-        raise Rejected(f"output: sequence {bad[0]}: T(X) differs from Y (Hausdorff distance > 0)")
-    return {"verdict": "certified", "blocks": len(blocks), "block_bound": bound, "width": width,
+    compare_outputs(pairs, seqs, key, lambda t: t.key, lambda t: t.x)
+    return {"attention": "hardmax", "blocks": len(blocks), "block_bound": bound, "width": width,
             "width_bound": 4, "parameters": params, "claims_checked": claims_ok,
             "N": N, "d": d, "sum_m": sum_m}
+
+
+def compare_outputs(pairs, seqs, point_key, tok_key, tok_point):
+    """Statement 4: every final output set equals its target set.  Sets are compared
+    by representation; on a difference over a field, the points are first proven
+    distinct numbers (so a difference is never an artefact of representation)."""
+    for j, ((_, Y), toks) in enumerate(zip(pairs, seqs)):
+        if {tok_key(t) for t in toks} != {point_key(y) for y in Y}:
+            prove_distinct([tok_point(t) for t in toks] + [y for y in Y if point_key(y) not in
+                                                           {tok_key(t) for t in toks}])
+            raise Rejected(f"output: sequence {j}: T(X) differs from Y (Hausdorff distance > 0)")
+
+
+def _short(x):
+    r = repr(x)
+    return r if len(r) <= 80 else r[:77] + "..."
 
 
 def _mat_params(M):

@@ -24,14 +24,12 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .checker import Malformed, Rejected, _need, Numbers, read_block, read_dataset
-from .checker import claim_counts as counts
+from . import lemmas
+from .checker import compare_outputs, prescan, read_block, start
+from .limits import DEFAULT
+from .numbers import Malformed, Rejected, Unknown, _need
 
 MAX_STRADDLE = 6
-
-
-class Unknown(Exception):
-    """The enclosures were not tight enough to decide a claim (never a pass)."""
 
 
 class Ball:
@@ -221,112 +219,77 @@ def sa_balls(sa, toks, tau, order, where, stats):
     return out, arg
 
 
-def _inside(p, bl):
-    return max(abs(a - b) for a, b in zip(p, bl.c)) <= bl.r
+class Balls:
+    """The geometry of enclosures for the lemma predicates (proofs_check.lemmas):
+    a token is a max-norm ball with rational centre and radius."""
+
+    @staticmethod
+    def tube(u, lo, hi):
+        def side(t):
+            a, b = interval(u, t)
+            return "in" if a > lo and b < hi else "out" if b <= lo or a >= hi else "meets"
+        return side
+
+    @staticmethod
+    def iv(u, t):
+        return interval(u, t)
+
+    @staticmethod
+    def box(t):
+        return [(x - t.r, x + t.r) for x in t.c]
+
+    @staticmethod
+    def holds(t, p):
+        return max(abs(a - b) for a, b in zip(p, t.c)) <= t.r
+
+    @staticmethod
+    def apart(s, t):
+        return max(abs(a - b) for a, b in zip(s.c, t.c)) > s.r + t.r
+
+    @staticmethod
+    def exact(t):
+        return t.r == 0
+
+    @staticmethod
+    def key(t):
+        return t.c
+
+    @staticmethod
+    def point(t):
+        return t.c
+
+    @staticmethod
+    def point_key(p):
+        return tuple(p)
+
+    @staticmethod
+    def distinct(points):
+        """Rational data only: different representations are different numbers."""
 
 
-def _apart(b1, b2):
-    return max(abs(a - b) for a, b in zip(b1.c, b2.c)) > b1.r + b2.r
+def ff_point(layer, p):
+    """The FF layer on one exact point (a ball of radius 0 stays exact)."""
+    out = layer(Ball(tuple(p), Fraction(0)))
+    return out.c
 
 
-def claim_hat(c, seqs):
-    """Lemma 4.8 on enclosures: the ball holding p lies in the open tube
-    |<v,x> - s0| < eps and every other ball lies wholly outside it."""
-    v, s0, eps, p = c["v"], c["s0"], c["eps"], c["point"]
-    if eps <= 0:
-        return "eps must be positive"
-    found = False
-    for j, toks in enumerate(seqs):
-        for t in toks:
-            lo, hi = interval(v, t)
-            if _inside(p, t):
-                if not (lo > s0 - eps and hi < s0 + eps):
-                    return "the enclosure of the moved point leaves the tube"
-                found = True
-            elif not (hi <= s0 - eps or lo >= s0 + eps):
-                return f"an enclosure of sequence {j} meets the tube"
-    return None if found else "no enclosure holds the moved point"
-
-
-def claim_leaders(c, seqs):
-    """Lemmas 4.5-4.7 on enclosures: <a,x> > 0 on every ball, and in every
-    sequence the ball holding the leader is strictly above every other ball."""
-    a = c["a"]
-    for j, (toks, L) in enumerate(zip(seqs, c["leaders"])):
-        ivs = [interval(a, t) for t in toks]
-        if any(lo <= 0 for lo, _ in ivs):
-            return f"sequence {j} has an enclosure with <a, x> <= 0"
-        holders = [i for i, t in enumerate(toks) if _inside(L, t)]
-        if len(holders) != 1 or toks[holders[0]].n != 1:
-            return f"sequence {j}: no single enclosure holds the leader"
-        top = ivs[holders[0]][0]
-        if any(hi >= top for i, (_, hi) in enumerate(ivs) if i != holders[0]):
-            return f"the leader of sequence {j} is not the robust unique maximiser"
-    return None
-
-
-def claim_disjoint(seqs):
-    """Lemma 5.1 on enclosures: balls of different sequences are disjoint."""
-    for j in range(len(seqs)):
-        for i in range(j):
-            for a in seqs[i]:
-                for b in seqs[j]:
-                    if not _apart(a, b):
-                        return f"enclosures of sequences {i} and {j} meet"
-    return None
-
-
-def claim_collapse(c, seqs, argmax, d):
-    """Lemma 4.4 on enclosures: t_j >= q, every ball not holding a leader lies in
-    the open cube (0, q)^d, and every query has a robust unique maximiser."""
-    q = c["q"]
-    if len(c["t"]) != len(seqs) or len(c["sphere"]) != len(seqs):
-        return "one diagonal and one sphere list per sequence expected"
-    for j, toks in enumerate(seqs):
-        if c["t"][j] < q:
-            return f"t_{j} < q"
-        leaders = [(c["t"][j],) * d] + list(c["sphere"][j])
-        for t in toks:
-            if any(_inside(l, t) for l in leaders):
-                continue
-            if not all(x - t.r > 0 and x + t.r < q for x in t.c):
-                return f"an enclosure of sequence {j} is not inside the open cube (0, q)^d"
-        if argmax[j] is None:
-            return "the attention layer does not attend"
-    return None
-
-
-def claim_saturate(seqs):
-    """Section 5 (collapse b): every enclosure entering this non-residual layer
-    lay in a flat part of every ramp, so every output token is exact."""
-    for j, toks in enumerate(seqs):
-        if any(t.r != 0 for t in toks):
-            return f"an output enclosure of sequence {j} is not a single exact point"
-    return None
-
-
-def claim_counts(c, seqs):
-    """Lemma 4.4 (conclusion): sequence j is exactly m_j distinct exact points."""
-    if any(t.r != 0 for toks in seqs for t in toks):
-        return "a sequence is not made of exact points"
-    return counts(c, seqs)
-
-
-def check(cert, progress=None, trace=None):
-    """Check a softmax certificate.  Returns a summary; raises Rejected, Unknown or Malformed.
+def check(cert, progress=None, trace=None, limits=DEFAULT):
+    """Check a softmax certificate.  Returns a summary (JSON-ready); raises Rejected,
+    Unknown or Malformed.
 
     ``trace``, a list, receives each block's output enclosures (for tests)."""
     sm = _need(cert.get("softmax"), dict, "softmax")
-    nums = Numbers(cert.get("field"))
-    if nums.field is not None:
+    if cert.get("field") is not None:
         raise Malformed("softmax certificates need rational data")
+    nums, d, pairs, blocks = start(cert, limits)
     tau = nums.rat(sm.get("tau"), "softmax.tau")
     order = sm.get("order")
     if tau <= 0 or type(order) is not int or not 1 <= order <= 4096:
         raise Malformed("softmax: tau must be positive and order an integer in 1..4096")
-    d, pairs = read_dataset(cert.get("dataset"), nums)
     N, sum_m = len(pairs), sum(len(Y) for _, Y in pairs)
-    blocks = _need(cert.get("blocks"), list, "blocks")
+    bound = 2 * sum_m + 3 * N
+    prescan(blocks, bound, None, limits, "2 sum m + 3N")
+    G = Balls()
     seqs = [[Ball(x, Fraction(0)) for x in X] for X, _ in pairs]
     width, per_block, claims_ok = 0, [], {}
     for k, blk in enumerate(blocks, 1):
@@ -337,45 +300,47 @@ def check(cert, progress=None, trace=None):
         stats = {}
         res = [sa_balls((rho, A, V), toks, tau, order, where, stats) for toks in mid]
         new = [merge(r[0]) for r in res]
-        argmax = [r[1] for r in res]
+        attends = [r[1] is not None for r in res]
         for c in claims:
             kind = c["kind"]
             if kind == "hat":
-                err = claim_hat(c, seqs)
+                err = lemmas.hat(c, seqs, lambda p: ff_point(layer, p), G)
             elif kind == "leaders":
-                err = claim_leaders(c, mid)
+                err = lemmas.leaders(c, mid, G)
             elif kind == "disjoint":
-                err = claim_disjoint(new)
+                err = lemmas.disjoint(new, G)
             elif kind == "collapse":
-                err = claim_collapse(c, mid, argmax, d)
+                err = lemmas.collapse(c, mid, attends, d, G)
             elif kind == "saturate":
-                err = claim_saturate(new)
+                err = lemmas.saturate(new, G)
             elif kind == "counts":
-                err = claim_counts(c, new)
+                err = lemmas.counts(c, new, G)
             else:
                 raise Malformed(f"{where}: claim {kind!r} is not checked in softmax mode")
             if err:
+                what, msg = err
                 wide = any(t.r for group in (seqs, mid, new) for toks in group for t in toks)
-                if wide and kind != "saturate":   # may be the enclosures' width, not the claim
-                    raise Unknown(f"{where}: {kind}: {err} (enclosures too wide to decide)")
-                raise Rejected(f"{where}: {kind}: {err}")
+                if what == "tokens" and wide:   # may be the enclosures' width, not the claim
+                    raise Unknown(f"{where}: {kind}: {msg} (enclosures too wide to decide)")
+                raise Rejected(f"{where}: {kind}: {msg}")
             claims_ok[kind] = claims_ok.get(kind, 0) + 1
         seqs = new
         if trace is not None:
             trace.append([[(t.c, t.r) for t in toks] for toks in seqs])
-        per_block.append({"block": k, "phase": blk.get("phase"),
-                          "widest": max(t.r for toks in seqs for t in toks),
-                          "smallest_gap": stats.get("gap")})
+        gap = stats.get("gap")
+        per_block.append({"block": k, "phase": where.split(" (", 1)[1][:-1],
+                          "widest": _text(max(t.r for toks in seqs for t in toks)),
+                          "smallest_gap": None if gap is None else _text(gap)})
         if progress:
             progress(k, len(blocks))
-    bound = 2 * sum_m + 3 * N
-    if len(blocks) > bound:
-        raise Rejected(f"bounds: {len(blocks)} blocks exceed 2 sum m + 3N = {bound}")
-    for j, ((_, Y), toks) in enumerate(zip(pairs, seqs)):
+    for j, toks in enumerate(seqs):
         if any(t.r != 0 for t in toks):
             raise Unknown(f"output: sequence {j} is not exact (enclosure radius > 0)")
-        if {t.c for t in toks} != set(Y):
-            raise Rejected(f"output: sequence {j}: T(X) differs from Y (Hausdorff distance > 0)")
-    return {"verdict": "certified", "blocks": len(blocks), "block_bound": bound, "width": width,
-            "claims_checked": claims_ok, "N": N, "d": d, "sum_m": sum_m,
-            "tau": tau, "order": order, "per_block": per_block}
+    compare_outputs(pairs, seqs, tuple, lambda t: t.c, lambda t: t.c)
+    return {"attention": "softmax", "blocks": len(blocks), "block_bound": bound, "width": width,
+            "width_bound": None, "claims_checked": claims_ok, "N": N, "d": d, "sum_m": sum_m,
+            "tau": _text(tau), "order": order, "per_block": per_block}
+
+
+def _text(q):
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"

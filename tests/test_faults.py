@@ -4,6 +4,7 @@
 written independently of both the constructor and proofs_check.
 """
 import copy
+import re
 from fractions import Fraction
 
 import pytest
@@ -114,56 +115,92 @@ def _first(cert, kind):
     raise AssertionError(kind)
 
 
+def planted_faults(cert):
+    """(name, certificate, message, what): one forged witness each.  ``what`` is
+    "claim" when the claim contradicts itself (no token involved) and "tokens" when
+    it is false about the tokens."""
+    def edit(kind, fn):
+        bad = copy.deepcopy(cert)
+        k, cl = _first(bad, kind)
+        fn(cl)
+        return bad, k, bad["blocks"][k]["phase"]
+
+    out = []
+    bad, k, ph = edit("hat", lambda cl: cl.update(eps="1000000"))
+    out.append(("hat tube", bad, rf"^block {k + 1} \({ph}\): hat: the tube also holds", "tokens"))
+    bad, k, ph = edit("hat", lambda cl: cl.update(eps="-1"))
+    out.append(("hat eps", bad, r"hat: eps must be positive", "claim"))
+    bad, k, ph = edit("hat", lambda cl: cl.update(s0=_q(Fraction(cl["s0"]) + 1)))
+    out.append(("hat s0", bad, r"hat: <v, p> differs from s0", "claim"))
+    bad, k, ph = edit("hat", lambda cl: cl.update(target=[_q(Fraction(x) + 1) for x in cl["target"]]))
+    out.append(("hat target", bad, r"hat: the layer does not send the point", "claim"))
+    bad, k, ph = edit("hat", lambda cl: cl.update(point=[_q(Fraction(x) + 100) for x in cl["point"]],
+                                                   s0=_q(Fraction(cl["s0"]) + 100 * sum(
+                                                       Fraction(v) for v in cl["v"]))))
+    out.append(("hat point", bad, r"hat: ", "any"))
+
+    def swap(cl):
+        cl["leaders"][0], cl["leaders"][1] = cl["leaders"][1], cl["leaders"][0]
+    bad, k, ph = edit("leaders", swap)
+    out.append(("leaders swapped", bad, rf"^block {k + 1} \(separation\): leaders: the leader of "
+                "sequence 0 is not", "tokens"))
+    bad, k, ph = edit("leaders", lambda cl: cl.update(leaders=[]))
+    out.append(("leaders empty", bad, r"leaders: one leader per sequence expected", "claim"))
+    bad, k, ph = edit("collapse", lambda cl: cl.update(q=_q(Fraction(cl["t"][0]) + 1)))
+    out.append(("collapse q", bad, r"collapse: t_0 < q", "claim"))
+    bad, k, ph = edit("collapse", lambda cl: cl.update(q="-1"))
+    out.append(("collapse q < 0", bad, r"collapse: q and r must be positive", "claim"))
+    bad, k, ph = edit("collapse", lambda cl: cl.update(r="0"))
+    out.append(("collapse r = 0", bad, r"collapse: q and r must be positive", "claim"))
+
+    def off_sphere(cl):
+        cl["sphere"][2][0][0] = _q(Fraction(cl["sphere"][2][0][0]) + Fraction(1, 10**30))
+    bad, k, ph = edit("collapse", off_sphere)
+    out.append(("collapse sphere", bad, r"collapse: a sphere leader of sequence 2 is off the sphere",
+                "claim"))
+
+    def orthant(cl):
+        cl["sphere"][2][0] = [_q(-Fraction(x)) for x in cl["sphere"][2][0]]
+    bad, k, ph = edit("collapse", orthant)
+    out.append(("collapse orthant", bad, r"collapse: a sphere leader of sequence 2 is off the sphere "
+                "or not in the negative orthant", "claim"))
+
+    def not_a_token(cl):
+        cl["t"][0] = _q(Fraction(cl["t"][0]) + 1)
+    bad, k, ph = edit("collapse", not_a_token)
+    out.append(("collapse leader not a token", bad, r"collapse: a leader of sequence 0 is not a token",
+                "tokens"))
+    bad, k, ph = edit("collapse", lambda cl: cl.update(t=cl["t"][:1]))
+    out.append(("collapse lengths", bad, r"collapse: one diagonal and one sphere list per sequence",
+                "claim"))
+    bad, k, ph = edit("counts", lambda cl: cl["m"].__setitem__(0, 2))
+    out.append(("counts value", bad, r"counts: sequence 0 has 1 distinct points, expected 2", "tokens"))
+    bad, k, ph = edit("counts", lambda cl: cl.update(m=cl["m"][:1]))
+    out.append(("counts length", bad, r"counts: one count per sequence expected", "claim"))
+    return out
+
+
 def test_forged_witnesses_are_named(cert):
-    bad = copy.deepcopy(cert)
-    k, cl = _first(bad, "hat")
-    cl["eps"] = "1000000"
-    with pytest.raises(proofs_check.Rejected,
-                       match=rf"^block {k + 1} \({bad['blocks'][k]['phase']}\): hat: the tube also holds"):
-        proofs_check.check(bad)
+    for name, bad, message, _ in planted_faults(cert):
+        with pytest.raises(proofs_check.Rejected, match=message):
+            proofs_check.check(bad)
 
-    bad = copy.deepcopy(cert)
-    k, cl = _first(bad, "hat")
-    cl["s0"] = _q(Fraction(cl["s0"]) + 1)
-    with pytest.raises(proofs_check.Rejected, match=r"hat: <v, p> differs from s0"):
-        proofs_check.check(bad)
 
-    bad = copy.deepcopy(cert)
-    k, cl = _first(bad, "hat")
-    cl["target"] = [_q(Fraction(x) + 1) for x in cl["target"]]
-    with pytest.raises(proofs_check.Rejected, match=r"hat: the layer does not send the point"):
-        proofs_check.check(bad)
-
-    bad = copy.deepcopy(cert)
-    k, cl = _first(bad, "leaders")
-    cl["leaders"][0], cl["leaders"][1] = cl["leaders"][1], cl["leaders"][0]
-    with pytest.raises(proofs_check.Rejected,
-                       match=rf"^block {k + 1} \(separation\): leaders: the leader of sequence 0 is not"):
-        proofs_check.check(bad)
-
-    bad = copy.deepcopy(cert)
-    k, cl = _first(bad, "collapse")
-    cl["q"] = _q(Fraction(cl["t"][0]) + 1)
-    with pytest.raises(proofs_check.Rejected, match=r"collapse: t_0 < q"):
-        proofs_check.check(bad)
-
-    bad = copy.deepcopy(cert)
-    k, cl = _first(bad, "collapse")
-    cl["sphere"][2][0][0] = _q(Fraction(cl["sphere"][2][0][0]) + Fraction(1, 10**30))
-    with pytest.raises(proofs_check.Rejected, match=r"collapse: a sphere leader of sequence 2 is off the sphere"):
-        proofs_check.check(bad)
-
-    bad = copy.deepcopy(cert)
-    k, cl = _first(bad, "counts")
-    cl["m"][0] = 2
-    with pytest.raises(proofs_check.Rejected, match=r"counts: sequence 0 has 1 distinct points, expected 2"):
-        proofs_check.check(bad)
-
-    bad = copy.deepcopy(cert)
-    k, cl = _first(bad, "counts")
-    cl["m"] = cl["m"][:1]
-    with pytest.raises(proofs_check.Rejected, match=r"counts: one count per sequence expected"):
-        proofs_check.check(bad)
+def test_planted_faults_through_the_softmax_path(cert):
+    """The same forged witnesses, read as softmax certificates: a claim that
+    contradicts itself is rejected with the same message; one about the tokens is
+    rejected or unknown (enclosures), and nothing is ever certified."""
+    for name, bad, message, what in planted_faults(cert):
+        bad["attention"] = "softmax"
+        bad["softmax"] = {"tau": "1/1000000", "order": 64}
+        with pytest.raises((proofs_check.Rejected, proofs_check.Unknown)) as info:
+            proofs_check.check(bad)
+        if what == "claim":
+            assert info.type is proofs_check.Rejected and re.search(message, str(info.value)), name
+    good = copy.deepcopy(cert)
+    good["attention"], good["softmax"] = "softmax", {"tau": "1/1000000", "order": 64}
+    with pytest.raises(proofs_check.Unknown):      # no saturating layer: outputs stay balls
+        proofs_check.check(good)
 
 
 def test_wrong_target_or_bad_dataset_is_rejected(cert):

@@ -16,7 +16,7 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 @given(datasets())
 def test_pipeline_always_certifies_within_bounds(obj):
     ds, cons, cert, summary = certify(obj)
-    assert summary["verdict"] == "certified"
+    assert summary["blocks"] <= summary["block_bound"]
     assert summary["blocks"] <= 2 * ds.sum_m + 2 * ds.N + 1
     assert summary["width"] <= 4
     assert cons.phase_blocks["separation"] <= 2 * (ds.N - 1)

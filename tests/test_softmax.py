@@ -49,7 +49,7 @@ def test_temperature_far_too_large_is_never_certified(capsys):
         status = main(["check", str(ROOT / "examples/figure5.json"), "--attention", "softmax",
                        "--tau", tau, "--json"])
         rep = json.loads(capsys.readouterr().out)
-        assert status == 1 and rep["verdict"] in ("unknown", "failed") and rep["reason"]
+        assert (status, rep["verdict"]) in ((1, "failed"), (3, "unknown")) and rep["reason"]
 
 
 def test_planted_ramp_fault_is_rejected():
@@ -67,7 +67,8 @@ def test_planted_ramp_fault_is_rejected():
     h = Fraction(ff["b"][1]) - Fraction(ff["b"][2])
     ff["b"][1] = str(-s)
     ff["b"][2] = str(-s - h)
-    with pytest.raises(proofs_check.Rejected, match=rf"^block {k + 1} \(saturate\): saturate: "):
+    # the true tokens are somewhere in balls that straddle the ramp: undecided, never failed
+    with pytest.raises(proofs_check.Unknown, match=rf"^block {k + 1} \(saturate\): saturate: .*too wide"):
         proofs_check.check(bad)
 
 
@@ -133,7 +134,7 @@ def test_softmax_certificate_verifies(tmp_path):
     cert = json.loads(out.read_text())
     cert["softmax"]["tau"] = "1000"
     out.write_text(json.dumps(cert))
-    assert main(["verify", str(out), "--quiet"]) == 1
+    assert main(["verify", str(out), "--quiet"]) == 3          # undecided, never verified
 
 
 from hypothesis import given, strategies as st  # noqa: E402

@@ -1,0 +1,180 @@
+"""Resource limits, and a JSON reader that enforces them before any work.
+
+A certificate or dataset comes from someone else.  A few kilobytes can ask
+for a 10^9-digit power, a 10^6-digit integer (CPython converts decimal text
+to int in quadratic time), a field of degree 2000 or JSON nested 100,000
+deep.  Every such request is refused up front, with one line naming the
+limit and the command-line flag that raises it.  Refusals are malformed
+input (exit status 2), never a verdict.
+
+Limits (default, flag):
+
+* file size in bytes                  (1 GiB,   --max-file-size)
+* JSON nesting depth                  (64,      --max-depth)
+* decimal digits of one integer       (100000,  --max-digits); this bounds
+  every integer of the file, every numerator and denominator, the value of
+  a decimal exponent ("1e-30" has 31 digits) and the size of a power's
+  result (a^n is refused when n times the size of a exceeds it)
+* integer exponent and root index     (10000,   --max-exponent): |p| and q
+  of a power a^(p/q)
+* number field degree                 (64,      --max-field-degree)
+* characters of one coordinate text   (10000,   --max-expr-length); an
+  expression also has at most that many syntax nodes and depth at most
+  the nesting limit
+* blocks of a certificate             (1000000, --max-blocks); the
+  theorem's block bound is checked before any evaluation as well
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, fields, replace
+
+__all__ = ["Limits", "LimitError", "DEFAULT", "FLAGS", "read_json", "parse_int_text",
+           "check_depth"]
+
+
+class LimitError(ValueError):
+    """Input beyond a resource limit; the message names the limit and its flag."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_size: int = 1 << 30
+    max_depth: int = 64
+    max_digits: int = 100_000
+    max_exponent: int = 10_000
+    max_field_degree: int = 64
+    max_expr_length: int = 10_000
+    max_blocks: int = 1_000_000
+
+    def with_(self, **kw):
+        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+    def refuse(self, what, field_name):
+        """A LimitError for ``what`` beyond the limit ``field_name``."""
+        flag = "--" + field_name.replace("_", "-")
+        return LimitError(f"{what} exceeds the limit of {getattr(self, field_name)} "
+                          f"(raise it with {flag})")
+
+
+DEFAULT = Limits()
+
+# flag name -> (field, help text) for argparse front ends
+FLAGS = {
+    "--max-file-size": ("max_file_size", "largest input file in bytes (default 1073741824)"),
+    "--max-depth": ("max_depth", "deepest JSON nesting (default 64)"),
+    "--max-digits": ("max_digits", "most decimal digits of one integer, including a "
+                     "number's numerator, denominator, decimal exponent and a power's "
+                     "result (default 100000)"),
+    "--max-exponent": ("max_exponent", "largest |p| and q in a power a^(p/q) (default 10000)"),
+    "--max-field-degree": ("max_field_degree", "largest number field degree (default 64)"),
+    "--max-expr-length": ("max_expr_length", "longest coordinate expression text in "
+                          "characters (default 10000)"),
+    "--max-blocks": ("max_blocks", "most blocks in a certificate (default 1000000)"),
+}
+assert {f for f, _ in FLAGS.values()} == {f.name for f in fields(Limits)}
+
+
+def add_arguments(parser):
+    """Add the limit flags to an argparse parser (dest = the Limits field)."""
+    group = parser.add_argument_group("resource limits (hostile-input guards)")
+    for flag, (dest, text) in FLAGS.items():
+        group.add_argument(flag, dest=dest, type=int, metavar="N", default=None, help=text)
+
+
+def from_args(args):
+    """Limits from parsed arguments (None keeps the default); LimitError if not positive."""
+    vals = {dest: getattr(args, dest, None) for dest, _ in FLAGS.values()}
+    for flag, (dest, _) in FLAGS.items():
+        if vals[dest] is not None and vals[dest] < 1:
+            raise LimitError(f"{flag} must be a positive integer")
+    return DEFAULT.with_(**vals)
+
+
+_CHUNK = 4000  # below CPython's int/str conversion guard (4300 digits)
+
+
+def parse_int_text(s, limits=DEFAULT):
+    """int(s) for an optionally signed decimal string, within --max-digits.
+
+    Works whatever sys.set_int_max_str_digits says: long strings are split
+    into chunks (divide and conquer), so no global setting is changed.
+    """
+    digits = len(s) - (s[:1] in "+-")
+    if digits > limits.max_digits:
+        raise limits.refuse(f"an integer of {digits} digits", "max_digits")
+    if len(s) <= _CHUNK:
+        return int(s)
+    neg = s[0] == "-"
+    body = s.lstrip("+-")
+    return -_int_dc(body) if neg else _int_dc(body)
+
+
+def _int_dc(s):
+    if len(s) <= _CHUNK:
+        return int(s)
+    h = len(s) // 2
+    return _int_dc(s[:h]) * 10 ** (len(s) - h) + _int_dc(s[h:])
+
+
+_STRUCT = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
+
+
+def check_depth(text, limits=DEFAULT, source="input"):
+    """Refuse JSON text nested deeper than --max-depth (a linear scan, no recursion)."""
+    depth = 0
+    limit = limits.max_depth
+    for m in _STRUCT.finditer(text):
+        ch = m.group()
+        if ch in "[{":
+            depth += 1
+            if depth > limit:
+                raise limits.refuse(f"{source}: JSON nesting", "max_depth")
+        elif ch in "]}":
+            depth -= 1
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a number")
+
+
+def read_json(raw, limits=DEFAULT, source="input", parse_float=None):
+    """Parse JSON bytes or text within the limits.
+
+    Size, then nesting, then integer digits are checked before Python builds
+    anything large.  A UTF-8 byte order mark is skipped.  NaN and Infinity are
+    refused.  Raises LimitError for a limit, ValueError for anything else
+    (bad UTF-8, bad JSON), each with a one-line message.
+    """
+    size = len(raw)
+    if size > limits.max_file_size:
+        raise limits.refuse(f"{source}: file of {size} bytes", "max_file_size")
+    if isinstance(raw, (bytes, bytearray)):
+        try:
+            text = bytes(raw).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not UTF-8 text (byte {exc.start})") from None
+    else:
+        text = raw[1:] if raw.startswith("\ufeff") else raw
+    check_depth(text, limits, source)
+    try:
+        return json.loads(text, parse_int=lambda s: parse_int_text(s, limits),
+                          parse_float=parse_float or (lambda s: _float_text(s, limits)),
+                          parse_constant=_no_constant)
+    except LimitError:
+        raise
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:  # cannot happen after check_depth with sane limits
+        raise limits.refuse(f"{source}: JSON nesting", "max_depth") from None
+
+
+class FloatText(str):
+    """A JSON number literal with a fraction or exponent, kept as its text."""
+
+
+def _float_text(s, limits):
+    if len(s) > limits.max_digits:
+        raise limits.refuse(f"a number literal of {len(s)} characters", "max_digits")
+    return FloatText(s)

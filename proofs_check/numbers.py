@@ -1,0 +1,545 @@
+"""Exact numbers for the checker: rationals, and one real number field Q(theta).
+
+Standard library only.
+
+Why a certificate's field cannot fool the checker
+-------------------------------------------------
+A certificate names theta by a monic polynomial P with rational coefficients
+(degree k, at most --max-field-degree) and an interval [lo, hi].  The checker
+proves with Sturm's theorem that the open interval (lo, hi) holds exactly one
+distinct real root of P, with P(lo), P(hi) != 0; that root is theta.  P need
+*not* be irreducible, and nothing below assumes it is:
+
+* an element is a tuple c of k rationals, its value c(theta) = sum c_i theta^i;
+  reduction modulo P is a ring homomorphism Q[x]/(P) -> R, c -> c(theta)
+  (because P(theta) = 0), so sums and products of representations represent the
+  sums and products of the values;
+* identical representations have equal values;
+* the sign of c(theta) is decided by exact rational interval Horner on a nested
+  sequence of intervals that keep a sign change of P (so they keep theta);
+  +1 or -1 is returned only when the enclosure excludes 0.  When it keeps
+  containing 0, c(theta) = 0 is tested exactly: it holds iff g = gcd(c, P)
+  has a root in (lo, hi) (Sturm again; the roots of g are roots of P, and theta
+  is the only one there).  A zero value with a non-zero representation means P
+  is reducible and one number has two representations: the certificate is
+  rejected.  So ``sign`` is exact or rejects, for any P;
+* ``==`` between elements compares values: identical representations, or else
+  the sign of the difference (which is non-zero, or the certificate is
+  rejected).  Hash-based grouping (sets of points, multiplicities, owners)
+  works on representations, so every place that needs distinct representations
+  to be distinct numbers calls :func:`prove_distinct` first;
+* an inverse is computed by the extended Euclidean algorithm; if c and P share a
+  factor, then c(theta) = 0 (division by zero) or P is reducible: rejected.
+
+Hence every decision the checker takes over a field is a decision about the
+real numbers the certificate denotes, whatever polynomial it claims.
+"""
+from __future__ import annotations
+
+import ast
+import math
+import re
+from fractions import Fraction
+
+from .limits import DEFAULT, FloatText, LimitError, parse_int_text
+
+
+class Rejected(Exception):
+    """A claim of the certificate is false (or the outputs differ from the targets)."""
+
+
+class Malformed(Exception):
+    """The certificate is not of the documented form (or exceeds a resource limit)."""
+
+
+class Unknown(Exception):
+    """A question the checker could not decide within its limits (never a pass)."""
+
+
+SIGN_BISECTIONS = 4000
+ZERO_TEST_AFTER = 24
+
+
+# ------------------------------------------------------------- polynomials
+# Polynomials are lists of Fractions, lowest degree first, without trailing zeros.
+def _trim(p):
+    p = list(p)
+    while p and not p[-1]:
+        p.pop()
+    return p
+
+
+def _pev(p, x):
+    acc = Fraction(0)
+    for c in reversed(p):
+        acc = acc * x + c
+    return acc
+
+
+def _sg(q):
+    return (q > 0) - (q < 0)
+
+
+def _pdivmod(a, b):
+    a, b = _trim(a), _trim(b)
+    q = [Fraction(0)] * max(len(a) - len(b) + 1, 1)
+    lead = b[-1]
+    while len(a) >= len(b) and a:
+        f = a[-1] / lead
+        s = len(a) - len(b)
+        q[s] = f
+        for i, bc in enumerate(b):
+            a[s + i] -= f * bc
+        a = _trim(a[:-1] if not a[-1] else a)
+    return _trim(q), a
+
+
+def _monic(p):
+    return [c / p[-1] for c in p] if p else p
+
+
+def _gcd(a, b):
+    a, b = _trim(a), _trim(b)
+    while b:
+        a, b = b, _pdivmod(a, b)[1]
+    return _monic(a)
+
+
+def _bareiss(m):
+    """Solve the integer system [A | b] (rows of m) exactly; None if A is singular."""
+    n, prev = len(m), 1
+    for k in range(n):
+        piv = next((r for r in range(k, n) if m[r][k]), None)
+        if piv is None:
+            return None
+        m[k], m[piv] = m[piv], m[k]
+        pk = m[k]
+        for i in range(k + 1, n):
+            mi, f = m[i], m[i][k]
+            for j in range(k + 1, n + 1):
+                mi[j] = (mi[j] * pk[k] - f * pk[j]) // prev
+            mi[k] = 0
+        prev = pk[k]
+    x = [Fraction(0)] * n
+    for i in reversed(range(n)):
+        s = Fraction(m[i][n]) - sum((m[i][j] * x[j] for j in range(i + 1, n)), Fraction(0))
+        x[i] = s / m[i][i]
+    return x
+
+
+def sturm_count(p, lo, hi):
+    """Number of distinct real roots of p in (lo, hi], for p(lo) != 0 (Sturm's theorem;
+    p need not be square-free).  Each remainder is divided by a positive constant,
+    which keeps every sign."""
+    p = _trim(p)
+    seq = [p, _trim([i * c for i, c in enumerate(p)][1:])]
+    while len(seq[-1]) > 1:
+        r = _pdivmod(seq[-2], seq[-1])[1]
+        if not r:
+            break
+        m = abs(r[-1])
+        seq.append([-c / m for c in r])
+
+    def changes(x):
+        signs = [s for s in (_sg(_pev(q, x)) for q in seq) if s]
+        return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
+    return changes(lo) - changes(hi)
+
+
+# ------------------------------------------------------------------ fields
+class Field:
+    """Q(theta), theta the only root of monic ``poly`` in the open interval (lo, hi)."""
+
+    def __init__(self, poly, lo, hi, limits=DEFAULT):
+        self.poly, self.k, self.lo, self.hi = poly, len(poly) - 1, lo, hi
+        self.limits = limits
+        if self.k < 1 or poly[-1] != 1:
+            raise Malformed("field: minpoly must be monic of degree >= 1")
+        if self.k > limits.max_field_degree:
+            raise Malformed(str(limits.refuse(f"field: degree {self.k}", "max_field_degree")))
+        if not lo < hi:
+            raise Malformed("field: interval must have lo < hi")
+        self.slo = _sg(_pev(poly, lo))
+        if self.slo == 0 or self.slo == _sg(_pev(poly, hi)):
+            raise Malformed("field: minpoly must change sign on the interval")
+        n = sturm_count(poly, lo, hi)
+        if n != 1:
+            raise Rejected(f"field: the interval holds {n} distinct roots of minpoly, not exactly one")
+
+    def bisect(self):
+        mid = (self.lo + self.hi) / 2
+        s = _sg(_pev(self.poly, mid))
+        if s == 0:
+            self.lo = self.hi = mid
+        elif s == self.slo:
+            self.lo = mid
+        else:
+            self.hi = mid
+
+    def enclose(self, c):
+        """A rational interval holding sum c_i theta^i (interval Horner on [lo, hi])."""
+        lo, hi = Fraction(0), Fraction(0)
+        for ci in reversed(c):
+            pr = (lo * self.lo, lo * self.hi, hi * self.lo, hi * self.hi)
+            lo, hi = min(pr) + ci, max(pr) + ci
+        return lo, hi
+
+    def is_zero(self, c):
+        """Exactly: is c(theta) = 0?  (theta is the only root of P in (lo, hi).)"""
+        if not any(c):
+            return True
+        if self.lo == self.hi:
+            return _pev(list(c), self.lo) == 0
+        g = _gcd(list(c), list(self.poly))
+        return len(g) > 1 and sturm_count(g, self.lo, self.hi) == 1
+
+    def sign(self, c):
+        """Sign of c(theta), exactly; rejects a zero value with a non-zero representation."""
+        if not any(c):
+            return 0
+        for i in range(SIGN_BISECTIONS):
+            lo, hi = self.enclose(c)
+            if lo > 0 or hi < 0:
+                return 1 if lo > 0 else -1
+            if i == ZERO_TEST_AFTER or self.lo == self.hi:
+                if self.is_zero(c):
+                    raise Rejected("field: minpoly is reducible: a number has two different "
+                                   "representations (a non-zero one has value 0)")
+                if self.lo == self.hi:
+                    return _sg(_pev(list(c), self.lo))
+            self.bisect()
+        raise Unknown(f"field: the sign of a non-zero number stays undecided after "
+                      f"{SIGN_BISECTIONS} bisections")
+
+
+class K:
+    """Element sum c_i theta^i of a Field (tuple c of Fractions, length k).
+
+    ``==`` compares values (see the module docstring); ``hash`` and grouping use
+    the representation."""
+    __slots__ = ("f", "c")
+
+    def __init__(self, f, c):
+        self.f, self.c = f, c
+
+    def _o(self, o):
+        if isinstance(o, K):
+            if o.f is not self.f:
+                raise Malformed("numbers of two different fields mixed")
+            return o.c
+        return (Fraction(o),) + (Fraction(0),) * (self.f.k - 1)
+
+    def __add__(self, o):
+        return K(self.f, tuple(a + b for a, b in zip(self.c, self._o(o))))
+    __radd__ = __add__
+
+    def __neg__(self):
+        return K(self.f, tuple(-a for a in self.c))
+
+    def __sub__(self, o):
+        return K(self.f, tuple(a - b for a, b in zip(self.c, self._o(o))))
+
+    def __rsub__(self, o):
+        return (-self) + o
+
+    def __mul__(self, o):
+        if not isinstance(o, K):
+            return K(self.f, tuple(a * o for a in self.c))
+        oc = self._o(o)
+        k, p = self.f.k, self.f.poly
+        r = [Fraction(0)] * (2 * k - 1)
+        for i, a in enumerate(self.c):
+            if a:
+                for j, b in enumerate(oc):
+                    if b:
+                        r[i + j] += a * b
+        for top in range(2 * k - 2, k - 1, -1):
+            t = r[top]
+            if t:
+                for i in range(k):
+                    r[top - k + i] -= t * p[i]
+        return K(self.f, tuple(r[:k]))
+    __rmul__ = __mul__
+
+    def __truediv__(self, o):
+        if not isinstance(o, K):
+            if o == 0:
+                raise Rejected("division by zero")
+            return K(self.f, tuple(a / o for a in self.c))
+        return self * o.inverse()
+
+    def __rtruediv__(self, o):
+        return self.inverse() * o
+
+    def inverse(self):
+        """1/c: solve (multiplication by c) y = 1 by fraction-free (Bareiss) elimination
+        over the integers (cubic in k with bounded integer growth)."""
+        if not any(self.c):
+            raise Rejected("division by zero")
+        k = self.f.k
+        cols, e = [], K(self.f, (Fraction(1),) + (Fraction(0),) * (k - 1))
+        x = K(self.f, (Fraction(0), Fraction(1)) + (Fraction(0),) * (k - 2)) if k > 1 else e
+        col = self
+        for _ in range(k):
+            cols.append(col.c)
+            col = col * x
+        den = math.lcm(*(v.denominator for cl in cols for v in cl))
+        rows = [[int(cols[j][i] * den) for j in range(k)] + [den * (i == 0)] for i in range(k)]
+        y = _bareiss(rows)
+        if y is None:   # c and P share a factor
+            if self.f.is_zero(self.c):
+                raise Rejected("division by zero")
+            raise Rejected("field: minpoly is reducible: a non-zero number is not invertible")
+        return K(self.f, tuple(y))
+
+    def __eq__(self, o):
+        if not isinstance(o, (K, int, Fraction)):
+            return NotImplemented
+        oc = self._o(o)
+        return oc == self.c or self.f.sign(tuple(a - b for a, b in zip(self.c, oc))) == 0
+
+    def __ne__(self, o):
+        r = self.__eq__(o)
+        return r if r is NotImplemented else not r
+
+    def __hash__(self):
+        return hash(self.c[0]) if not any(self.c[1:]) else hash(self.c)
+
+    def sign(self):
+        return self.f.sign(self.c)
+
+    def __lt__(self, o):
+        return (self - o).sign() < 0
+
+    def __gt__(self, o):
+        return (self - o).sign() > 0
+
+    def __le__(self, o):
+        return (self - o).sign() <= 0
+
+    def __ge__(self, o):
+        return (self - o).sign() >= 0
+
+    def __abs__(self):
+        return -self if self.sign() < 0 else self
+
+    def bits(self):
+        return max(max(abs(x.numerator).bit_length(), x.denominator.bit_length()) for x in self.c)
+
+
+def sgn(x):
+    return x.sign() if isinstance(x, K) else _sg(x)
+
+
+def prove_distinct(points):
+    """Prove that points (tuples of field elements) with pairwise different
+    representations are pairwise different numbers; rejects otherwise.
+
+    Coordinate enclosures are computed on a narrow interval of theta; only pairs
+    whose boxes overlap in every coordinate are compared exactly (the sign of a
+    differing coordinate's difference)."""
+    pts = list(points)
+    if len(pts) < 2 or not isinstance(pts[0][0], K):
+        return
+    f = pts[0][0].f
+    while f.lo != f.hi and (f.hi - f.lo) * (1 << 64) > 1 + abs(f.lo):
+        f.bisect()
+    boxes = sorted(((tuple(f.enclose(x.c) for x in p), p) for p in pts), key=lambda b: b[0][0][0])
+    active = []
+    for box, p in boxes:
+        active = [(b, q) for b, q in active if b[0][1] >= box[0][0]]
+        for b, q in active:
+            if all(lo1 <= hi2 and lo2 <= hi1 for (lo1, hi1), (lo2, hi2) in zip(box, b)):
+                i = next(i for i, (x, y) in enumerate(zip(p, q)) if x.c != y.c)
+                f.sign(tuple(a - b for a, b in zip(p[i].c, q[i].c)))   # rejects if zero
+        active.append((box, p))
+
+
+# ----------------------------------------------------------------- parsing
+_RAT = re.compile(r"-?\d+(/\d+)?\Z")
+_DEC = re.compile(r"(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?\Z")
+
+
+class Numbers:
+    """Parses certificate numbers and dataset coordinates into one kind of scalar,
+    within the resource limits."""
+
+    def __init__(self, spec, limits=DEFAULT):
+        self.field, self.limits, self.roots = None, limits, {}
+        if spec is None:
+            return
+        _need(spec, dict, "field")
+        poly = _need(spec.get("minpoly"), list, "field.minpoly")
+        if len(poly) - 1 > limits.max_field_degree:
+            raise Malformed(str(limits.refuse(f"field: degree {len(poly) - 1}", "max_field_degree")))
+        poly = [self.rat(c, "field.minpoly") for c in poly]
+        iv = _need(spec.get("interval"), list, "field.interval")
+        if len(iv) != 2:
+            raise Malformed("field.interval: expected [lo, hi]")
+        lo, hi = (self.rat(c, "field.interval") for c in iv)
+        self.field = Field(poly, lo, hi, limits)
+        for at in _need(spec.get("atoms", []), list, "field.atoms"):
+            _need(at, dict, "field.atoms")
+            base, val = self.num(at.get("base"), "field.atoms.base"), self.num(at.get("value"), "field.atoms.value")
+            e = self.rat(at.get("exponent"), "field.atoms.exponent")
+            self._check_root(base, e, val)
+            self.roots[(base.c, e)] = val
+
+    def rat(self, s, where="number"):
+        if not isinstance(s, str) or not _RAT.match(s):
+            raise Malformed(f"{where}: expected a rational \"p\" or \"p/q\", got {_show(s)}")
+        n, _, d = s.partition("/")
+        try:
+            n, d = parse_int_text(n, self.limits), parse_int_text(d or "1", self.limits)
+        except LimitError as exc:
+            raise Malformed(f"{where}: {exc}") from None
+        if d == 0:
+            raise Malformed(f"{where}: zero denominator in {_show(s)}")
+        return Fraction(n, d)
+
+    def num(self, s, where="number"):
+        if self.field is None:
+            return self.rat(s, where)
+        if isinstance(s, str):
+            return K(self.field, (self.rat(s, where),) + (Fraction(0),) * (self.field.k - 1))
+        if not isinstance(s, list) or len(s) != self.field.k:
+            raise Malformed(f"{where}: expected {self.field.k} coefficients, got {_show(s)}")
+        return K(self.field, tuple(self.rat(c, where) for c in s))
+
+    def vec(self, v, d, where):
+        if not isinstance(v, list) or len(v) != d:
+            raise Malformed(f"{where}: expected a vector of {d} numbers")
+        return tuple(self.num(c, where) for c in v)
+
+    def _check_root(self, base, e, val):
+        """val = base^e (e = p/q, q > 1) iff val > 0, base > 0 and val^q = base^p."""
+        p, q = e.numerator, e.denominator
+        if q == 1:
+            raise Malformed("field.atoms.exponent: a root needs a non-integer exponent")
+        lhs = self.power(val, q, "field.atoms")
+        rhs = self.power(base, abs(p), "field.atoms")
+        if not (sgn(base) > 0 and sgn(val) > 0 and (lhs == rhs if p > 0 else lhs * rhs == 1)):
+            raise Rejected(f"dataset: claimed value of a root of exponent {e} is wrong")
+
+    def power(self, x, n, where):
+        """x^n for an integer n, within --max-exponent and --max-digits."""
+        lim = self.limits
+        if abs(n) > lim.max_exponent:
+            raise Malformed(f"{where}: {lim.refuse(f'exponent {_int_text(n)}', 'max_exponent')}")
+        if isinstance(x, K):   # reduction modulo P can add P's size and log2(k) bits per factor
+            bits = x.bits() + max(abs(c.numerator).bit_length() + c.denominator.bit_length()
+                                  for c in x.f.poly) + x.f.k.bit_length()
+        else:
+            bits = max(abs(x.numerator).bit_length(), x.denominator.bit_length())
+        if abs(n) * bits > lim.max_digits * 3.33:
+            raise Malformed(f"{where}: {lim.refuse(f'a power of about {int(abs(n) * bits / 3.33)} digits', 'max_digits')}")
+        r, b, m = x * 0 + 1, x, abs(n)
+        while m:
+            if m & 1:
+                r = r * b
+            m >>= 1
+            if m:
+                b = b * b
+        if n < 0:
+            if sgn(r) == 0:
+                raise Rejected(f"{where}: division by zero")
+            r = 1 / r if not isinstance(r, K) else r.inverse()
+        return r
+
+    def coordinate(self, s, where):
+        """A dataset coordinate: a rational, or (over a field) an expression."""
+        if isinstance(s, str) and _RAT.match(s.strip()):
+            return self.num(s.strip(), where)
+        if not isinstance(s, str):
+            raise Malformed(f"{where}: not an exact number: {_show(s)}")
+        lim = self.limits
+        if len(s) > lim.max_expr_length:
+            raise Malformed(f"{where}: {lim.refuse(f'a coordinate text of {len(s)} characters', 'max_expr_length')}")
+        src = s.replace("^", "**")
+        try:
+            tree = ast.parse(src, mode="eval").body
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            raise Malformed(f"{where}: not an exact number: {_show(s)}") from None
+        nodes, stack = 0, [(tree, 1)]
+        while stack:
+            n, depth = stack.pop()
+            nodes += 1
+            if depth > lim.max_depth:
+                raise Malformed(f"{where}: {lim.refuse('expression nesting', 'max_depth')}")
+            stack.extend((c, depth + 1) for c in ast.iter_child_nodes(n))
+        if nodes > lim.max_expr_length:
+            raise Malformed(f"{where}: {lim.refuse(f'an expression of {nodes} terms', 'max_expr_length')}")
+        return self._expr(tree, src, where)
+
+    def _literal(self, text, where):
+        m = _DEC.match(text)
+        if not m or not (m.group(1) or m.group(2)):
+            raise Malformed(f"{where}: not an exact number: {_show(text)}")
+        whole, frac, exp = m.group(1), m.group(2), int(m.group(3) or 0)
+        if abs(exp) + len(whole) + len(frac) > self.limits.max_digits:
+            raise Malformed(f"{where}: {self.limits.refuse(f'a literal of about {abs(exp)} digits', 'max_digits')}")
+        v = Fraction(parse_int_text(whole + frac or "0", self.limits), 10 ** len(frac))
+        return v * 10 ** exp if exp >= 0 else v / 10 ** -exp
+
+    def _expr(self, n, src, where):
+        one = self.num("1") if self.field else Fraction(1)
+        if isinstance(n, ast.Constant) and type(n.value) in (int, float):
+            return one * self._literal(ast.get_source_segment(src, n) or "", where)
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.UAdd)):
+            v = self._expr(n.operand, src, where)
+            return -v if isinstance(n.op, ast.USub) else v
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "sqrt" \
+                and len(n.args) == 1 and not n.keywords:
+            return self._root(self._expr(n.args[0], src, where), Fraction(1, 2), where)
+        if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)):
+            a = self._expr(n.left, src, where)
+            b = self._expr(n.right, src, where)
+            if isinstance(n.op, ast.Add):
+                return a + b
+            if isinstance(n.op, ast.Sub):
+                return a - b
+            if isinstance(n.op, ast.Mult):
+                return a * b
+            if isinstance(n.op, ast.Div):
+                if sgn(b) == 0:
+                    raise Rejected(f"{where}: division by zero")
+                return a / b
+            if isinstance(b, K):
+                if any(b.c[1:]):
+                    raise Malformed(f"{where}: irrational exponent")
+                b = b.c[0]
+            for part in (b.numerator, b.denominator):
+                if abs(part) > self.limits.max_exponent:
+                    raise Malformed(f"{where}: {self.limits.refuse(f'exponent {_int_text(part)}', 'max_exponent')}")
+            if b.denominator == 1:
+                return self.power(a, b.numerator, where)
+            return self._root(a, b, where)
+        raise Malformed(f"{where}: unsupported expression")
+
+    def _root(self, base, e, where):
+        key = (base.c if isinstance(base, K) else base, e)
+        if key in self.roots:
+            return self.roots[key]
+        raise Malformed(f"{where}: no field value given for a root of exponent {e}")
+
+
+def _int_text(n):
+    return str(n) if n.bit_length() < 64 else f"of {n.bit_length()} bits"
+
+
+def _show(x):
+    """A short quotation of a value for a message (at most about 80 characters)."""
+    if isinstance(x, FloatText):
+        return f"the JSON number {x[:60]}" + ("..." if len(x) > 60 else "")
+    if isinstance(x, str):
+        return repr(x) if len(x) <= 80 else f"'{x[:38]}...{x[-38:]}' ({len(x)} characters)"
+    if isinstance(x, (list, dict)):
+        return "a JSON " + ("list" if isinstance(x, list) else "object")
+    r = repr(x) if not isinstance(x, int) or x.bit_length() < 200 else f"an integer {_int_text(x)}"
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
+def _need(x, typ, where):
+    if not isinstance(x, typ):
+        raise Malformed(f"{where}: expected a JSON {typ.__name__}")
+    return x

@@ -1,0 +1,64 @@
+"""Reading a certificate file and reporting a verdict: shared by
+``python -m proofs_check`` and ``exactseq verify`` so both say the same thing.
+
+Verdicts and exit statuses: verified 0, rejected 1, malformed 2 (unreadable,
+not of the documented form, or beyond a resource limit), unknown 3 (the
+checker could not decide; never a pass).
+"""
+from __future__ import annotations
+
+import os
+
+from .checker import check
+from .limits import DEFAULT, LimitError, read_json
+from .numbers import Malformed, Rejected, Unknown
+
+STATUS = {"verified": 0, "rejected": 1, "malformed": 2, "unknown": 3}
+
+
+def load(path, limits=DEFAULT):
+    """The certificate object at path; Malformed (one line) if it cannot be read."""
+    try:
+        size = os.stat(path).st_size
+        if size > limits.max_file_size:
+            raise Malformed(str(limits.refuse(f"a file of {size} bytes", "max_file_size")))
+        with open(path, "rb") as fh:
+            raw = fh.read(limits.max_file_size + 1)
+        return read_json(raw, limits, "certificate")
+    except OSError as exc:
+        raise Malformed(f"cannot read: {exc.strerror or exc}") from None
+    except (LimitError, ValueError) as exc:
+        raise Malformed(str(exc)) from None
+
+
+def run(cert, limits=DEFAULT, progress=None):
+    """Check a certificate object: (verdict, result object for --json)."""
+    try:
+        summary = check(cert, progress=progress, limits=limits)
+    except Malformed as exc:
+        return "malformed", {"verdict": "malformed", "reason": str(exc)}
+    except Rejected as exc:
+        return "rejected", {"verdict": "rejected", "reason": str(exc)}
+    except Unknown as exc:
+        return "unknown", {"verdict": "unknown", "reason": str(exc)}
+    except (RecursionError, MemoryError) as exc:
+        return "unknown", {"verdict": "unknown",
+                           "reason": f"resources exhausted ({type(exc).__name__}); nothing verified"}
+    except Exception as exc:  # a checker bug: never a pass
+        return "rejected", {"verdict": "rejected",
+                            "reason": f"internal error: {type(exc).__name__}: {exc}"}
+    return "verified", {"verdict": "verified", "reason": None, **summary}
+
+
+def line(result):
+    """The one-line text verdict."""
+    v = result["verdict"]
+    if v != "verified":
+        return f"{v.upper()}: {result['reason']}"
+    scope = (f"softmax at tau = {result['tau']}, " if result.get("attention") == "softmax"
+             else "")
+    width = f", width {result['width']}" + (f" (bound {result['width_bound']})"
+                                            if result.get("width_bound") else "")
+    params = (f", {result['parameters']} non-zero parameters" if "parameters" in result else "")
+    return (f"VERIFIED: {scope}{result['blocks']} blocks (bound {result['block_bound']}){width}"
+            f"{params}; every output equals its target exactly")
