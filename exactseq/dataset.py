@@ -8,19 +8,27 @@ Format (JSON)::
                     "output": [[0, 1]]}]}
 
 Every problem is reported as one :class:`DatasetError` whose message names
-the file, the sequence (index from 0, and name) and the token.
+the file, the sequence (index from 0, and name) and the token; a coordinate
+beyond a resource limit (:mod:`proofs_check.limits`) is one such problem.
+Unknown keys are not errors: each becomes a line of ``Dataset.warnings``.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field as _field
 
-from .numbers import (Alg, JsonDecimal, NumberError, RadicalExpr, build_field,
-                      parse_coordinate, radical_atoms, to_text)
+from proofs_check.limits import DEFAULT, FloatText, LimitError, parse_int_text, read_json
+
+from .numbers import (Alg, NumberError, RadicalExpr, add_roots, build_field, parse_coordinate,
+                      quote, radical_atoms, to_text)
 
 __all__ = ["DatasetError", "Dataset", "Pair", "load", "from_obj", "canonical_obj"]
+
+TOP_KEYS = ("dimension", "sequences")
+SEQUENCE_KEYS = ("input", "name", "output")
 
 
 class DatasetError(ValueError):
@@ -42,6 +50,7 @@ class Dataset:
     field: object = None          # AlgField or None (rational data)
     texts: dict = None            # scalar -> original text, for algebraic coordinates
     atoms: dict = None            # (base, exponent) -> value of each root in those texts
+    warnings: list = _field(default_factory=list)  # one line each: ignored unknown keys
 
     @property
     def N(self):
@@ -53,7 +62,7 @@ class Dataset:
 
     def label(self, j):
         name = self.pairs[j].name
-        return f"sequence {j}" + (f" ({name!r})" if name is not None else "")
+        return f"sequence {j}" + (f" ({quote(name)})" if name is not None else "")
 
     def scalar_text(self, x):
         if isinstance(x, Alg):
@@ -63,42 +72,67 @@ class Dataset:
         return to_text(x)
 
 
-def _reject_constant(name):
-    raise ValueError(f"{name} is not a number")
+def load(path, limits=None):
+    """Read and validate a dataset file; raise DatasetError on any problem.
 
-
-def load(path):
-    """Read and validate a dataset file; raise DatasetError on any problem."""
+    ``limits`` (default proofs_check.limits.DEFAULT) bound the file and every
+    coordinate in it; each refusal names the limit and its flag.
+    """
+    limits = limits or DEFAULT
     try:
         with open(path, "rb") as fh:
-            raw = fh.read()
+            size = os.fstat(fh.fileno()).st_size
+            if size > limits.max_file_size:  # refused before reading
+                raise DatasetError(str(limits.refuse(f"{path}: file of {size} bytes",
+                                                     "max_file_size")))
+            raw = fh.read(limits.max_file_size + 1)
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DatasetError(f"{path}: not UTF-8 text") from None
-    return from_obj(parse_json(text, path), path)
-
-
-def parse_json(text, source):
-    """json.loads with exact number literals; DatasetError on bad JSON."""
+        obj = read_json(raw, limits, path)
+    except LimitError as exc:
+        if "--max-digits" in str(exc):
+            _locate_long_number(raw, path, limits)
+        raise DatasetError(f"{path}: {str(exc).removeprefix(f'{path}: ')}") from None
+    except ValueError as exc:  # bad UTF-8 or JSON, NaN or Infinity
+        msg = str(exc)
+        raise DatasetError(f"{path}: " + (f"invalid JSON: {msg}" if msg.endswith(
+            "is not a number") else msg)) from None
     if hasattr(sys, "set_int_max_str_digits"):
-        sys.set_int_max_str_digits(0)
+        sys.set_int_max_str_digits(0)  # exact integers of any size (--max-digits bounds them)
+    return from_obj(obj, path, limits)
+
+
+def _locate_long_number(raw, path, limits):
+    """Raise the refusal of a number literal beyond --max-digits naming its coordinate.
+
+    The file is read again with such literals kept as text (size and nesting
+    were checked already); returns if the literal is not a coordinate.
+    """
+    def integer(s):
+        return s if len(s) > limits.max_digits else parse_int_text(s, limits)
+    obj = json.loads(raw.decode("utf-8-sig"), parse_int=integer, parse_float=FloatText)
     try:
-        return json.loads(text, parse_float=JsonDecimal, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{source}: invalid JSON at line {exc.lineno} column "
-                           f"{exc.colno}: {exc.msg}") from None
-    except ValueError as exc:
-        raise DatasetError(f"{source}: invalid JSON: {exc}") from None
+        from_obj(obj, path, limits)
+    except DatasetError as exc:
+        if "--max-digits" in str(exc):
+            raise
 
 
-def from_obj(obj, source="<data>"):
-    """Validate a parsed JSON object and build a :class:`Dataset`."""
+def _unknown_keys(obj, known, source, where=""):
+    return [f"{source}: {where}unknown {'key' if where else 'top-level key'} {quote(k)} ignored "
+            f"(known keys: {', '.join(known)})" for k in obj if k not in known]
+
+
+def from_obj(obj, source="<data>", limits=None):
+    """Validate a parsed JSON object and build a :class:`Dataset`.
+
+    ``limits`` (default proofs_check.limits.DEFAULT) bound every coordinate.
+    """
     def fail(msg):
         raise DatasetError(f"{source}: {msg}")
 
+    limits = limits or DEFAULT
     if not isinstance(obj, dict):
         fail("the top level must be a JSON object with a 'sequences' list")
     if "sequences" not in obj:
@@ -110,18 +144,20 @@ def from_obj(obj, source="<data>"):
         fail("the dataset is empty (no sequences)")
     dim = obj.get("dimension")
     if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int)):
-        fail(f"'dimension' must be an integer, not {json.dumps(dim)}")
+        fail(f"'dimension' must be an integer, not {quote(dim)}")
     if dim is not None and dim < 2:
         fail(f"dimension {dim} is below 2")
+    warnings = _unknown_keys(obj, TOP_KEYS, source)
 
     raw_pairs = []
-    radicals = []
+    radicals, roots = [], {}
     for j, item in enumerate(seqs):
         where = f"sequence {j}"
         if isinstance(item, dict) and isinstance(item.get("name"), str):
-            where += f" ({item['name']!r})"
+            where += f" ({quote(item['name'])})"
         if not isinstance(item, dict):
             fail(f"{where}: must be an object with 'input' and 'output'")
+        warnings += _unknown_keys(item, SEQUENCE_KEYS, source, f"{where}: ")
         for key in ("input", "output"):
             if key not in item:
                 fail(f"{where}: missing key {key!r}")
@@ -149,11 +185,15 @@ def from_obj(obj, source="<data>"):
                 coords = []
                 for i, c in enumerate(tok):
                     try:
-                        v = parse_coordinate(c)
-                    except NumberError as exc:
+                        v = parse_coordinate(c, limits)
+                        if isinstance(v, RadicalExpr):
+                            radicals.append(v)
+                            degree = add_roots(roots, v.sym)
+                            if degree > limits.max_field_degree:
+                                raise limits.refuse(f"a number field of degree up to {degree}",
+                                                    "max_field_degree")
+                    except (NumberError, LimitError) as exc:
                         fail(f"{tw}, coordinate {i}: {exc}")
-                    if isinstance(v, RadicalExpr):
-                        radicals.append(v)
                     coords.append(v)
                 pts.append(coords)
             sides.append(pts)
@@ -162,8 +202,8 @@ def from_obj(obj, source="<data>"):
     field, texts, atoms = None, None, None
     if radicals:
         try:
-            field, values, fconv = build_field(radicals)
-        except NumberError as exc:
+            field, values, fconv = build_field(radicals, limits)
+        except (NumberError, LimitError) as exc:
             fail(str(exc))
         value_of = {id(r): v for r, v in zip(radicals, values)}
         texts, atoms = {}, {}
@@ -206,7 +246,7 @@ def from_obj(obj, source="<data>"):
                  f"(assumption 1.3 i)" + ("; their outputs agree too, but a "
                  "transformer needs distinct inputs" if same else ""))
         first[key] = j
-    return Dataset(source, dim, pairs, field, texts, atoms)
+    return Dataset(source, dim, pairs, field, texts, atoms, warnings)
 
 
 def canonical_obj(ds):

@@ -18,7 +18,8 @@ here uses floating point.
 
 Coordinate text is parsed by a whitelist over Python's ``ast`` (numbers,
 ``+ - * /``, ``^`` or ``**``, ``sqrt``, parentheses); ``eval`` and sympy's
-``sympify`` are never called on user text.
+``sympify`` are never called on user text.  Every size is bounded by a
+:class:`proofs_check.limits.Limits` before the work it would cost is done.
 """
 from __future__ import annotations
 
@@ -27,11 +28,13 @@ import math
 import re
 from fractions import Fraction
 from functools import reduce
-from operator import mul
+from operator import add, mul, sub, truediv
+
+from proofs_check.limits import DEFAULT, FloatText, LimitError, parse_int_text
 
 __all__ = [
-    "NumberError", "Alg", "AlgField", "JsonDecimal", "parse_coordinate",
-    "RadicalExpr", "build_field", "to_text", "simplest_in", "dot", "sign",
+    "NumberError", "Alg", "AlgField", "JsonDecimal", "parse_coordinate", "quote",
+    "RadicalExpr", "build_field", "add_roots", "to_text", "simplest_in", "dot", "sign",
     "lower_bound", "upper_bound", "floor_of", "intform",
 ]
 
@@ -40,90 +43,170 @@ class NumberError(ValueError):
     """A coordinate that is not an exact real number we can represent."""
 
 
-class JsonDecimal(str):
-    """The text of a JSON number literal with a fraction or exponent.
-
-    ``json.loads(..., parse_float=JsonDecimal)`` keeps ``0.1`` as the decimal
-    it spells (1/10), never as its binary float.
-    """
-
+# The text of a JSON number literal with a fraction or exponent:
+# ``json.loads(..., parse_float=JsonDecimal)`` keeps ``0.1`` as the decimal it
+# spells (1/10), never as its binary float.  Same class as the one
+# ``proofs_check.limits.read_json`` returns.
+JsonDecimal = FloatText
 
 _INT = re.compile(r"[+-]?\d+\Z")
-_FRAC = re.compile(r"[+-]?\d+/\d+\Z")
-_DEC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
-_MAX_EXPONENT = 10_000
+_FRAC = re.compile(r"([+-]?\d+)\s*/\s*(\d+)\Z")
+_DEC = re.compile(r"([+-]?)(?=\.?\d)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\Z")
+
+
+def quote(value, width=80):
+    """A value for an error message: text quoted, cut to ``width`` characters of it."""
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else ("true" if value else "false")
+    if isinstance(value, (list, dict)):
+        return "a JSON " + ("array" if isinstance(value, list) else "object")
+    if not isinstance(value, str):
+        text = repr(value)
+        return text if len(text) <= width else text[:width] + "..."
+    if len(value) <= width:
+        return repr(str(value))
+    half = width // 2
+    return f"{value[:half] + '...' + value[-half:]!r} ({len(value)} characters)"
 
 
 # ---------------------------------------------------------------- parsing
 class RadicalExpr:
     """A coordinate whose value is real algebraic but not (visibly) rational.
 
-    ``tree`` is the validated ``ast`` expression, ``text`` the source text.
-    :func:`build_field` turns a dataset's radical expressions into field
-    elements.
+    ``tree`` is the validated ``ast`` expression, ``text`` the source text,
+    ``sym`` its sympy value and ``syms`` the sympy value of each node of the
+    tree (by ``id``).  :func:`build_field` turns a dataset's radical
+    expressions into field elements.
     """
 
-    __slots__ = ("text", "tree", "sym")
+    __slots__ = ("text", "tree", "sym", "syms")
 
-    def __init__(self, text, tree, sym):
-        self.text, self.tree, self.sym = text, tree, sym
+    def __init__(self, text, tree, sym, syms=None):
+        self.text, self.tree, self.sym, self.syms = text, tree, sym, syms or {}
 
 
-def parse_coordinate(value):
+def parse_coordinate(value, limits=None):
     """Return a Fraction or a :class:`RadicalExpr` for one JSON coordinate.
 
-    Raises NumberError with a short reason for anything else.
+    Raises NumberError with a short reason for anything else, and
+    proofs_check.limits.LimitError for anything beyond ``limits``
+    (default: proofs_check.limits.DEFAULT).  Whitespace around the text is
+    ignored, also around the ``/`` of a fraction.
     """
-    if isinstance(value, bool) or value is None:
-        raise NumberError(f"{_show(value)} is not a number")
+    limits = limits or DEFAULT
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise NumberError(f"{quote(value)} is not a number")
     if isinstance(value, int):
+        _bound(_digits(value), limits, what="an integer of")
         return Fraction(value)
-    if isinstance(value, JsonDecimal):
-        return _decimal(value)
-    if not isinstance(value, str):
-        raise NumberError(f"{_show(value)} is not a number")
     text = value.strip()
     if _INT.match(text):
-        return Fraction(int(text))
-    if _FRAC.match(text):
-        num, den = text.split("/")
-        if int(den) == 0:
-            raise NumberError(f"{value!r} divides by zero")
-        return Fraction(int(num), int(den))
+        return Fraction(parse_int_text(text, limits))
+    m = _FRAC.match(text)
+    if m:
+        num, den = (parse_int_text(s, limits) for s in m.groups())
+        if den == 0:
+            raise NumberError(f"{quote(value)} divides by zero")
+        return Fraction(num, den)
     if _DEC.match(text):
-        return _decimal(text)
-    return _parse_expression(value)
+        return _decimal(text, limits)
+    return _parse_expression(value, text, limits)
 
 
-def _show(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return "a JSON " + ("array" if isinstance(value, list) else "object")
-    return repr(value)
+def _digits(n):
+    """Decimal digits of the int n (an upper bound, exact or one more; no conversion)."""
+    return int(abs(n).bit_length() * 0.30103) + 1
 
 
-def _decimal(text):
-    mant, _, exp = text.lower().partition("e")
-    if exp and abs(int(exp)) > _MAX_EXPONENT:
-        raise NumberError(f"{text!r} has an exponent beyond 10^{_MAX_EXPONENT}")
-    return Fraction(text)
+def _size(q):
+    """Digits of the larger of a sympy rational's numerator and denominator."""
+    return _digits(max(abs(int(q.p)), int(q.q)))
 
 
-def _parse_expression(value):
-    text = value.replace("^", "**")
+def _brief(n):
+    return str(n) if abs(n) < 10 ** 30 else f"about {'-' if n < 0 else ''}10^{_digits(n) - 1}"
+
+
+def _bound(size, limits, irrational=False, what="a number of up to"):
+    """Refuse a number of more than --max-digits digits.
+
+    An irrational result gets a hundredth of that: sympy factors the integers
+    under a root, which takes time cubic in their digits.
+    """
+    if not irrational:
+        if size > limits.max_digits:
+            raise limits.refuse(f"{what} {size} digits", "max_digits")
+        return
+    cap = max(1, limits.max_digits // 100)
+    if size > cap:
+        raise LimitError(f"an irrational number of up to {size} digits exceeds the limit of "
+                         f"{cap} (a hundredth of --max-digits; raise it with --max-digits)")
+
+
+def _decimal(text, limits):
+    """A decimal literal; its exponent counts as digits ("1e-30" has 31)."""
+    sign, whole, frac, exp = _DEC.match(text).groups()
+    frac = frac or ""
+    e = parse_int_text(exp, limits) if exp else 0
+    digits = len(whole) + len(frac) + abs(e)
+    if digits > limits.max_digits:
+        raise limits.refuse(f"a decimal number of {digits} digits", "max_digits")
+    n = parse_int_text(whole + frac, limits)
+    e -= len(frac)
+    q = Fraction(n * 10 ** e) if e >= 0 else Fraction(n, 10 ** -e)
+    return -q if sign == "-" else q
+
+
+def _parse_expression(value, text, limits):
+    if len(text) > limits.max_expr_length:
+        raise limits.refuse(f"an expression of {len(text)} characters", "max_expr_length")
+    run = max(map(len, re.findall(r"\d+", text)), default=0)
+    if run > limits.max_digits:  # Python would convert it while parsing
+        raise limits.refuse(f"an integer of {run} digits", "max_digits")
+    src = text.replace("^", "**")
     try:
-        tree = ast.parse(text, mode="eval").body
-    except SyntaxError:
-        raise NumberError(f"{value!r} is not a number") from None
-    sym = _to_sympy(tree, value)
+        tree = ast.parse(src, mode="eval").body
+    except (SyntaxError, ValueError):
+        raise NumberError(f"{quote(value)} is not a number") from None
+    except (RecursionError, MemoryError):
+        raise NumberError(f"{quote(value)} is nested too deeply to parse") from None
+    nodes, deepest, stack = 0, 0, [(tree, 1)]
+    while stack:  # iteratively: the tree may be deep
+        node, depth = stack.pop()
+        nodes, deepest = nodes + 1, max(deepest, depth)
+        stack.extend((c, depth + 1) for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr))
+    if nodes > limits.max_expr_length:
+        raise limits.refuse(f"an expression of {nodes} syntax nodes", "max_expr_length")
+    if deepest > limits.max_depth:
+        raise limits.refuse(f"an expression nested {deepest} deep", "max_depth")
+    syms = {}
+    try:
+        sym = _to_sympy(tree, value, src, limits, syms)[0]
+    except RecursionError:
+        raise NumberError(f"{quote(value)} is nested too deeply to evaluate") from None
     if sym.is_Rational:
         return Fraction(int(sym.p), int(sym.q))
     if sym.is_real is not True:
-        raise NumberError(f"{value!r} is not a real number")
-    return RadicalExpr(value, tree, sym)
+        raise NumberError(f"{quote(value)} is not a real number")
+    degree = add_roots({}, sym)
+    if degree > limits.max_field_degree:
+        raise limits.refuse(f"a number field of degree up to {degree}", "max_field_degree")
+    return RadicalExpr(value, tree, sym, syms)
+
+
+def add_roots(roots, sym):
+    """Record the roots b^(p/q) of a sympy value in ``roots`` (base b -> lcm of the q).
+
+    Returns the product of the lcms: an upper bound of the degree of the
+    number field the recorded roots generate (b^(1/q) generates every
+    b^(p/q), and each adjunction multiplies the degree by at most q).
+    """
+    import sympy
+
+    for a in sym.atoms(sympy.Pow):
+        if not a.exp.is_Integer:
+            roots[a.base] = math.lcm(roots.get(a.base, 1), int(a.exp.q))
+    return math.prod(roots.values())
 
 
 def radical_atoms(radical, conv):
@@ -132,67 +215,89 @@ def radical_atoms(radical, conv):
     These are what an independent reader of the text needs to evaluate it in
     the field: each value is checked there as the positive root of its base.
     """
-    text = radical.text.replace("^", "**")
+    syms = radical.syms
     out = []
     for node in ast.walk(radical.tree):
         if isinstance(node, ast.Call):
             base, exp = node.args[0], Fraction(1, 2)
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-            e = _to_sympy(node.right, text)
+            e = syms[id(node.right)]
             if e.is_Integer:
                 continue
             base, exp = node.left, Fraction(int(e.p), int(e.q))
         else:
             continue
-        out.append((conv(_to_sympy(base, text)), exp, conv(_to_sympy(node, text))))
+        out.append((conv(syms[id(base)]), exp, conv(syms[id(node)])))
     return out
 
 
-def _to_sympy(node, value):
-    """Build a sympy expression from a whitelisted ast node (no eval)."""
+_OPS = {ast.Add: add, ast.Sub: sub, ast.Mult: mul, ast.Div: truediv}
+
+
+def _to_sympy(node, value, src, limits, syms):
+    """(sympy value, digit bound) of a whitelisted ast node, built without eval.
+
+    Each result is bounded before it is computed; ``syms[id(node)]`` records it.
+    """
     import sympy
+
+    def bad(reason=" is not a number"):
+        return NumberError(f"{quote(value)}{reason}")
+
+    def ev(n):
+        return _to_sympy(n, value, src, limits, syms)
 
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         if isinstance(node.value, float):
-            seg = ast.get_source_segment(value.replace("^", "**"), node)
-            frac = _decimal(seg) if seg else None
-            if frac is None:
-                raise NumberError(f"{value!r} is not a number")
-            return sympy.Rational(frac.numerator, frac.denominator)
-        return sympy.Integer(node.value)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
-        inner = _to_sympy(node.operand, value)
-        return -inner if isinstance(node.op, ast.USub) else inner
-    if isinstance(node, ast.BinOp) and isinstance(
-            node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)):
-        left = _to_sympy(node.left, value)
-        right = _to_sympy(node.right, value)
-        if isinstance(node.op, ast.Add):
-            return left + right
-        if isinstance(node.op, ast.Sub):
-            return left - right
-        if isinstance(node.op, ast.Mult):
-            return left * right
-        if isinstance(node.op, ast.Div):
-            if right == 0:
-                raise NumberError(f"{value!r} divides by zero")
-            return left / right
+            seg = ast.get_source_segment(src, node) or ""
+            if not _DEC.match(seg):
+                raise bad()
+            q = _decimal(seg, limits)
+            sym = sympy.Rational(q.numerator, q.denominator)
+        else:
+            sym = sympy.Integer(node.value)
+        size = _size(sym)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+        sym, size = ev(node.operand)
+        sym = -sym if isinstance(node.op, ast.USub) else sym
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        (left, sl), (right, _) = ev(node.left), ev(node.right)
         if not right.is_Rational:
-            raise NumberError(f"{value!r}: exponents must be rational")
-        if abs(right.p) > _MAX_EXPONENT or right.q > 64:
-            raise NumberError(f"{value!r}: exponent too large")
-        if right.q > 1 and not left.is_positive:
-            raise NumberError(f"{value!r}: fractional power of a non-positive number")
-        if left == 0 and right < 0:
-            raise NumberError(f"{value!r} divides by zero")
-        return sympy.Pow(left, right)
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            raise bad(": exponents must be rational")
+        p, q = int(right.p), int(right.q)
+        if abs(p) > limits.max_exponent:
+            raise limits.refuse(f"an exponent of {_brief(p)}", "max_exponent")
+        if q > limits.max_exponent:
+            raise limits.refuse(f"a root index of {_brief(q)}", "max_exponent")
+        size = abs(p) * sl
+        _bound(size, limits, q > 1 or not left.is_Rational, "a power of up to")
+        if q > 1 and not left.is_positive:
+            raise bad(": fractional power of a non-positive number")
+        if left == 0 and p < 0:
+            raise bad(" divides by zero")
+        sym = sympy.Pow(left, right)
+    elif isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        (left, sl), (right, sr) = ev(node.left), ev(node.right)
+        size = sl + sr
+        if not (left.is_Rational and right.is_Rational):
+            _bound(size, limits, True)
+        if isinstance(node.op, ast.Div) and right == 0:
+            raise bad(" divides by zero")
+        sym = _OPS[type(node.op)](left, right)
+    elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
             and node.func.id == "sqrt" and len(node.args) == 1 and not node.keywords):
-        arg = _to_sympy(node.args[0], value)
+        arg, size = ev(node.args[0])
         if arg.is_negative:
-            raise NumberError(f"{value!r} is not a real number")
-        return sympy.sqrt(arg)
-    raise NumberError(f"{value!r} is not a number")
+            raise bad(" is not a real number")
+        _bound(size, limits, True)
+        sym = sympy.sqrt(arg)
+    else:
+        raise bad()
+    if sym.is_Rational:
+        size = _size(sym)
+        _bound(size, limits)
+    syms[id(node)] = sym
+    return sym, size
 
 
 # ------------------------------------------------------- algebraic numbers
@@ -363,16 +468,24 @@ class Alg:
         return "Alg(" + ", ".join(to_text(c) for c in self.c) + ")"
 
 
-def build_field(radicals):
+def build_field(radicals, limits=None):
     """Fix one number field holding every given :class:`RadicalExpr`.
 
     Returns ``(field, values, conv)``: values[i] is the field element of
     radicals[i]; conv maps any sympy expression in those radicals into the field.
     Uses sympy for the primitive element only; element arithmetic is ours.
+    A field whose degree may exceed --max-field-degree is refused before
+    sympy is asked (LimitError), and so is one whose degree does.
     """
     import sympy
     from sympy import QQ
 
+    limits = limits or DEFAULT
+    roots, degree = {}, 1
+    for r in radicals:
+        degree = add_roots(roots, r.sym)
+    if degree > limits.max_field_degree:
+        raise limits.refuse(f"a number field of degree up to {degree}", "max_field_degree")
     atoms = set()
     for r in radicals:
         atoms |= {p for p in r.sym.atoms(sympy.Pow) if not p.exp.is_Integer}
@@ -380,6 +493,8 @@ def build_field(radicals):
     K = QQ.algebraic_field(*atoms)
     x = sympy.Symbol("x")
     mp = sympy.Poly(K.ext.minpoly.as_expr().subs(K.ext.minpoly.gen, x), x)
+    if mp.degree() > limits.max_field_degree:
+        raise limits.refuse(f"a number field of degree {mp.degree()}", "max_field_degree")
     coeffs = [Fraction(int(c.p), int(c.q)) for c in reversed(mp.all_coeffs())]
     approx = sympy.N(K.ext.as_expr(), 60)
     for (lo, hi), _ in mp.intervals():
@@ -398,8 +513,7 @@ def build_field(radicals):
         if e.is_Mul:
             return reduce(lambda a, b: a * b, (conv(a) for a in e.args))
         if e.is_Pow and e.exp.is_Integer and e.exp > 0:
-            base = conv(e.base)
-            return reduce(lambda a, b: a * b, [base] * int(e.exp))
+            return _power(conv(e.base), int(e.exp))
         if e not in cache:  # an atom, or a negative integer power: let sympy do it once
             anp = K.from_sympy(e)
             cache[e] = field.elem([Fraction(int(c.numerator), int(c.denominator))
@@ -407,6 +521,18 @@ def build_field(radicals):
         return cache[e]
 
     return field, [conv(r.sym) for r in radicals], conv
+
+
+def _power(x, n):
+    """x^n for an integer n >= 1, by repeated squaring."""
+    result = None
+    while True:
+        if n & 1:
+            result = x if result is None else result * x
+        n >>= 1
+        if not n:
+            return result
+        x = x * x
 
 
 # ------------------------------------------------------------- utilities

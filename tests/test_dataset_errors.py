@@ -52,6 +52,11 @@ CASES = [
     (S(([[1, 2], [3, 4], [5, 6]], [[1, 2], [1, 2]])),
      "sequence 0: output tokens 0 and 1 are equal (assumption 1.3 ii)"),
     (S(([[1, 2]], [[1, 2], [3, 4]])), "sequence 0: output has 2 tokens but input only 1"),
+    (S(([[1, 2], ["2^1000000000", 0]], [[1, 2]], "s")), "sequence 0 ('s'), input token 1, coordinate 0: "
+     "an exponent of 1000000000 exceeds the limit of 10000 (raise it with --max-exponent)"),
+    ('{"sequences": [{"input": [[1, 2], [%s, 0]], "output": [[1, 2]]}]}' % ("9" * 100001),
+     "sequence 0, input token 1, coordinate 0: an integer of 100001 digits exceeds the limit of "
+     "100000 (raise it with --max-digits)"),
 ]
 
 
@@ -80,3 +85,10 @@ def test_no_traceback_in_a_real_process(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stdout == "" and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_unknown_keys_are_warned_about_on_stderr(tmp_path, capsys):
+    path = _file(tmp_path, S(([[1, 2], [3, 4]], [[1, 2]]), dimesion=2))
+    assert main(["check", path, "--quiet"]) == 0
+    assert capsys.readouterr().err == (f"exactseq: warning: {path}: unknown top-level key "
+                                       "'dimesion' ignored (known keys: dimension, sequences)\n")
