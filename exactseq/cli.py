@@ -1,6 +1,7 @@
-"""Command line: ``exactseq check`` and ``exactseq verify``.
+"""Command line: ``exactseq check``, ``verify`` and ``fuzz``.
 
-Exit status: 0 certified/verified, 1 a check failed, 2 bad input or usage.
+Exit status: 0 certified/verified, 1 a check failed (rejected), 2 bad input or
+usage, 3 undecided (unknown: never a pass).
 """
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ import os
 import sys
 import time
 
+from proofs_check import limits as lim
+
 from . import __version__
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD, EXIT_UNKNOWN = 0, 1, 2, 3
+STATUS = {"certified": EXIT_OK, "verified": EXIT_OK, "failed": EXIT_FAILED, "rejected": EXIT_FAILED,
+          "malformed": EXIT_BAD, "unknown": EXIT_UNKNOWN}
 
 DESCRIPTION = """\
 Build a transformer with exact weights that maps every input sequence of a
@@ -30,9 +35,21 @@ Coordinates: integers, "p/q", exact decimals ("-0.125", "1e-30"; a JSON 0.1 is
 parentheses ("sqrt(3)/2", "(1+sqrt(5))/2", "2^(1/3)").
 Requirements (Assumption 1.3): inputs pairwise distinct as sets; no repeated
 token inside an input or an output; each output no longer than its input.
+Unknown keys are ignored with a warning on stderr.
 
-Exit status: 0 certified, 1 a check failed, 2 bad input or usage.
+Exit status: 0 certified, 1 a check failed, 2 bad input or usage, 3 undecided
+(softmax: the enclosures could not decide at any temperature and precision
+tried; never a pass).
 """
+
+
+def _print(text):
+    """print() that survives a closed pipe (exactseq check ... | head -1)."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 class _Progress:
@@ -82,23 +99,28 @@ def main(argv=None):
     pc.add_argument("--certificate", metavar="OUT", help="write the certificate (canonical JSON) to OUT")
     pc.add_argument("--attention", choices=("hardmax", "softmax"), default="hardmax",
                     help="hardmax (Theorem 1.4, default) or softmax (Theorem 1.6)")
-    pc.add_argument("--tau", metavar="T", help="softmax temperature, exact (e.g. 1/1000); "
+    pc.add_argument("--tau", metavar="T", help="softmax only: temperature, exact (e.g. 1/1000); "
                     "default: the first of 1, 1/10, 1/100, ... that certifies")
     pc.add_argument("--find-tau0", action="store_true",
-                    help="softmax: bisect for the largest temperature that certifies")
-    pc.add_argument("--max-prec", type=int, default=64, metavar="N",
-                    help="softmax: highest order of the exponential's rational lower bound "
+                    help="softmax only: then bisect in [T, 10 T] for the largest temperature that "
+                    "certifies, T being --tau or the first of 1, 1/10, ... that certifies")
+    pc.add_argument("--max-prec", type=int, default=None, metavar="N",
+                    help="softmax only: highest order of the exponential's rational lower bound "
                     "sum_{i<=N} x^i/i! used for the weight enclosures (default 64)")
+    lim.add_arguments(pc)
 
     pv = sub.add_parser("verify", help="re-check a certificate with proofs_check only",
                         description="Run only the independent checker on a certificate. "
                         "With DATASET, the certificate must be about that dataset "
                         "(SHA-256 of its canonical form).",
-                        epilog="Exit status: 0 verified, 1 rejected, 2 malformed or bad input.")
+                        epilog="Exit status: 0 verified, 1 rejected, 2 malformed or bad input, "
+                        "3 unknown (undecided; never a pass).")
     pv.add_argument("cert", metavar="CERT", help="certificate JSON file")
     pv.add_argument("dataset", metavar="DATASET", nargs="?", help="dataset JSON file (optional)")
-    pv.add_argument("--json", action="store_true", help="print one JSON object")
-    pv.add_argument("--quiet", action="store_true", help="print nothing")
+    pv.add_argument("--json", action="store_true", help="print one JSON object (the same as "
+                    "python -m proofs_check --json)")
+    pv.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
+    lim.add_arguments(pv)
 
     pf = sub.add_parser("fuzz", help="hunt the lemmas' edge cases",
                         description="Generate cases at the boundaries of a lemma (or of the whole "
@@ -106,19 +128,26 @@ def main(argv=None):
                         "tally per precondition how often the conclusion then failed, and shrink and "
                         "save the smallest failing case. A case meeting every precondition whose "
                         "conclusion fails is a bug.",
-                        epilog="Exit status: 0 no bug found, 1 a bug (or an exception) found, 2 bad usage.")
+                        epilog="Exit status: 0 no bug found, 1 a bug (or an exception) found, 2 bad usage, "
+                        "130 interrupted.")
     pf.add_argument("target", metavar="TARGET", nargs="?", default="pipeline",
                     help="pipeline (default), a lemma (see --list), or all")
-    pf.add_argument("--count", type=int, metavar="K", help="cases per target (default 200)")
-    pf.add_argument("--time", type=float, metavar="S", help="run for S seconds per target instead")
+    pf.add_argument("--count", type=int, metavar="K",
+                    help="cases per target (default 200, or no limit with --time)")
+    pf.add_argument("--time", type=float, metavar="S",
+                    help="stop each target after S seconds (with --count, whichever comes first); "
+                    "shrinking then takes at most 1 s more")
     pf.add_argument("--seed", type=int, default=0, metavar="S", help="campaign seed (default 0)")
     pf.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="J",
                     help="worker processes (default: all cores)")
     pf.add_argument("--out", metavar="DIR", default="fuzz-out",
                     help="where failing cases are saved (default fuzz-out)")
     pf.add_argument("--list", action="store_true", help="list the targets and their lemmas")
-    pf.add_argument("--json", action="store_true", help="print the summaries as JSON")
-    pf.add_argument("--replay", metavar="FILE", help="re-run one saved case")
+    pf.add_argument("--json", action="store_true",
+                    help="print JSON on stdout: the summaries, the --list targets or the --replay result")
+    pf.add_argument("--replay", metavar="FILE",
+                    help="re-run one saved case (a NAME.json file, or a NAME.dataset.json file, "
+                    "replayed as a pipeline case)")
 
     args = parser.parse_args(argv)
     if args.command is None:
@@ -130,6 +159,11 @@ def main(argv=None):
         if args.command == "fuzz":
             return cmd_fuzz(args)
         return cmd_verify(args)
+    except lim.LimitError as exc:
+        return _bad(str(exc))
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("exactseq: interrupted; nothing certified", file=sys.stderr)
         return 130
@@ -138,28 +172,65 @@ def main(argv=None):
         return EXIT_FAILED
 
 
+def _options(args):
+    """(limits, error message or None): option combinations that would do nothing are refused."""
+    limits = lim.from_args(args)
+    if args.command == "check" and args.attention != "softmax":
+        for flag, given in (("--tau", args.tau), ("--find-tau0", args.find_tau0),
+                            ("--max-prec", args.max_prec is not None)):
+            if given:
+                return limits, f"{flag} applies to softmax only: add --attention softmax"
+    return limits, None
+
+
+def _out_path(path):
+    """Where --certificate writes: the target of a symlink, a regular file or a new
+    path in an existing directory.  (resolved path, None) or (None, error)."""
+    real = os.path.realpath(path)
+    if os.path.lexists(real) and not os.path.isfile(real):
+        return None, f"{path}: not a regular file; refusing to replace it with a certificate"
+    directory = os.path.dirname(real) or "."
+    if not os.path.isdir(directory):
+        return None, f"{path}: cannot write certificate: no directory {directory}"
+    if not os.access(directory, os.W_OK):
+        return None, f"{path}: cannot write certificate: directory {directory} is not writable"
+    return real, None
+
+
 def cmd_check(args):
     from . import certificate
     from .construction import WIDTH_BOUND, block_bound, build
     from .dataset import DatasetError, load
     import proofs_check
 
+    limits, err = _options(args)
+    if err:
+        return _bad(err)
+    if args.certificate:
+        args.cert_path, err = _out_path(args.certificate)
+        if err:
+            return _bad(err)
     try:
-        ds = load(args.file)
+        ds = load(args.file, limits)
     except DatasetError as exc:
         return _bad(str(exc))
+    for w in getattr(ds, "warnings", None) or ():
+        print(f"exactseq: warning: {w}", file=sys.stderr)
     progress = _Progress(not args.quiet and not args.json)
     if args.attention == "softmax":
-        return _check_softmax(ds, args, progress)
+        return _check_softmax(ds, args, progress, limits)
     t0 = t1 = time.perf_counter()
-    summary, reason, cert = None, None, None
+    summary, reason, cert, verdict = None, None, None, "failed"
     try:
         cons = build(ds, progress=lambda ph: progress(f"constructing: {ph}"))
         t1 = time.perf_counter()
         cert = certificate.build(ds, cons)
         summary = proofs_check.check(
-            json.loads(certificate.dumps(cert)),
+            json.loads(certificate.dumps(cert)), limits=limits,
             progress=lambda k, n: progress(f"checking block {k}/{n}"))
+        verdict = "certified"
+    except proofs_check.Unknown as exc:
+        reason, verdict = str(exc), "unknown"
     except (proofs_check.Rejected, proofs_check.Malformed) as exc:
         reason = str(exc)
     except Exception as exc:  # never certify after an unexpected error
@@ -167,7 +238,6 @@ def cmd_check(args):
     finally:
         progress.done()
     t2 = time.perf_counter()
-    verdict = "certified" if summary is not None else "failed"
     blocks = len(cert["blocks"]) if cert else None
     report = {
         "verdict": verdict,
@@ -193,7 +263,7 @@ def cmd_check(args):
     return _finish(args, report, cert if summary is not None else None, bounds, _text_report)
 
 
-def _softmax_attempt(ds, cons, tau, max_prec, progress):
+def _softmax_attempt(ds, cons, tau, max_prec, progress, limits=lim.DEFAULT):
     """(verdict, summary or reason, certificate) at one temperature, raising the precision.
 
     Any order that certifies gives a complete certificate; "failed" means a claim
@@ -206,7 +276,7 @@ def _softmax_attempt(ds, cons, tau, max_prec, progress):
         progress(f"softmax: tau = {tau}, order {order}")
         cert = certificate.build(ds, cons, "softmax", tau, order)
         try:
-            return "certified", proofs_check.check(json.loads(certificate.dumps(cert))), cert
+            return "certified", proofs_check.check(json.loads(certificate.dumps(cert)), limits=limits), cert
         except proofs_check.Unknown as exc:
             unknown = str(exc)
         except proofs_check.Rejected as exc:
@@ -219,12 +289,14 @@ def _softmax_attempt(ds, cons, tau, max_prec, progress):
     return "unknown", f"{unknown} (at order {max_prec})", None
 
 
-def _check_softmax(ds, args, progress):
+def _check_softmax(ds, args, progress, limits):
     from fractions import Fraction
     from .construction import build
     from .numbers import simplest_in
     if ds.field is not None:
         return _bad(f"{args.file}: softmax certification needs rational coordinates")
+    if args.max_prec is None:
+        args.max_prec = 64
     if args.max_prec < 1:
         return _bad("--max-prec must be >= 1")
     try:
@@ -242,7 +314,7 @@ def _check_softmax(ds, args, progress):
     if cons is not None:
         taus = [tau] if tau is not None else [Fraction(1, 10**k) for k in range(0, 13)]
         for t in taus:
-            result = _softmax_attempt(ds, cons, t, args.max_prec, progress)
+            result = _softmax_attempt(ds, cons, t, args.max_prec, progress, limits)
             tried.append({"tau": str(t), "verdict": result[0]})
             if result[0] == "certified":
                 tau = t
@@ -252,7 +324,7 @@ def _check_softmax(ds, args, progress):
             best = result
             for _ in range(10):
                 mid = simplest_in(lo + (hi - lo) / 3, hi - (hi - lo) / 3)
-                r = _softmax_attempt(ds, cons, mid, args.max_prec, progress)
+                r = _softmax_attempt(ds, cons, mid, args.max_prec, progress, limits)
                 tried.append({"tau": str(mid), "verdict": r[0]})
                 if r[0] == "certified":
                     lo, best = mid, r
@@ -274,8 +346,8 @@ def _check_softmax(ds, args, progress):
         "width": cons.model.width if cons else None, "width_bound": None,
         "parameters": cons.model.nonzero_params() if cons else None,
         "claims_checked": summary["claims_checked"] if summary else None,
-        "per_block": [{"block": b["block"], "phase": b["phase"], "widest": _approx(b["widest"]),
-                       "smallest_gap": None if b["smallest_gap"] is None else _approx(b["smallest_gap"])}
+        "per_block": [{"block": b["block"], "phase": b["phase"], "widest": _approx(Fraction(b["widest"])),
+                       "smallest_gap": None if b["smallest_gap"] is None else _approx(Fraction(b["smallest_gap"]))}
                       for b in summary["per_block"]] if summary else None,
         "sequences": [{"index": j, "name": p.name, "n": len(p.input), "m": len(p.output),
                        "verdict": verdict} for j, p in enumerate(ds.pairs)],
@@ -293,15 +365,16 @@ def _finish(args, report, cert, bounds, render):
         cert["verdict"] = "certified"
         cert["bounds"] = bounds
         try:
-            certificate.write_atomic(args.certificate, certificate.dumps(cert))
+            certificate.write_atomic(getattr(args, "cert_path", None) or args.certificate,
+                                     certificate.dumps(cert))
         except OSError as exc:
             return _bad(f"{args.certificate}: cannot write certificate: {exc.strerror}")
         report["certificate"] = args.certificate
     if args.json:
-        print(json.dumps(report, indent=1))
+        _print(json.dumps(report, indent=1))
     elif not args.quiet:
-        print(render(report))
-    return EXIT_OK if report["verdict"] == "certified" else EXIT_FAILED
+        _print(render(report))
+    return STATUS[report["verdict"]]
 
 
 def _softmax_report(r):
@@ -394,102 +467,113 @@ def _report_tail(r, lines, scope=""):
 def cmd_verify(args):
     from . import certificate
     from .dataset import DatasetError, canonical_hash, canonical_obj, load
-    import proofs_check
+    from proofs_check import report as pcr
 
+    limits, _ = _options(args)
     try:
-        with open(args.cert, "rb") as fh:
-            text = fh.read().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return _bad(f"{args.cert}: cannot read: {getattr(exc, 'strerror', None) or exc}")
-    if hasattr(sys, "set_int_max_str_digits"):
-        sys.set_int_max_str_digits(0)
-    try:
-        cert = json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
-    except ValueError as exc:
-        return _bad(f"{args.cert}: invalid JSON: {exc}")
+        cert = pcr.load(args.cert, limits)
+    except pcr.Malformed as exc:
+        return _bad(f"{args.cert}: {exc}")
     if not isinstance(cert, dict) or cert.get("format") != certificate.FORMAT:
         return _bad(f"{args.cert}: not an exactseq certificate (missing or wrong 'format')")
     if cert.get("schema_version") != certificate.SCHEMA_VERSION:
-        return _bad(f"{args.cert}: unknown schema_version {cert.get('schema_version')!r}")
+        return _bad(f"{args.cert}: unknown schema_version {cert.get('schema_version')!r:.80}")
     if not isinstance(cert.get("dataset"), dict):
         return _bad(f"{args.cert}: missing field 'dataset'")
     if canonical_hash(cert["dataset"]) != cert.get("dataset_sha256"):
         return _bad(f"{args.cert}: 'dataset_sha256' does not match the embedded dataset")
     if args.dataset:
         try:
-            ds = load(args.dataset)
+            ds = load(args.dataset, limits)
         except DatasetError as exc:
             return _bad(str(exc))
         if canonical_hash(canonical_obj(ds)) != cert["dataset_sha256"]:
             return _bad(f"{args.dataset}: dataset does not match the certificate (SHA-256 differs)")
-    try:
-        summary = proofs_check.check(cert)
-        verdict, reason, status = "verified", None, EXIT_OK
-    except proofs_check.Unknown as exc:
-        summary, verdict, reason, status = None, "unknown", str(exc), EXIT_FAILED
-    except proofs_check.Malformed as exc:
-        return _bad(f"{args.cert}: malformed certificate: {exc}")
-    except proofs_check.Rejected as exc:
-        summary, verdict, reason, status = None, "rejected", str(exc), EXIT_FAILED
-    except Exception as exc:  # never verify after an unexpected error
-        summary, verdict, reason, status = None, "rejected", f"internal error: {exc!r}", EXIT_FAILED
-    out = {"verdict": verdict, "reason": reason}
-    if summary:
-        out.update(summary)
-        out["verdict"] = verdict
+    progress = _Progress(not args.quiet and not args.json)
+    verdict, result = pcr.run(cert, limits, progress=lambda k, n: progress(f"checking block {k}/{n}"))
+    progress.done()
+    if verdict == "malformed" and not args.json:
+        return _bad(f"{args.cert}: malformed certificate: {result['reason']}")
+    result["certificate"] = args.cert
+    if args.dataset:
+        result["dataset_file"] = args.dataset
     if args.json:
-        print(json.dumps(out, indent=1))
+        _print(json.dumps(result, indent=1))
     elif not args.quiet:
-        if summary:
-            print(f"VERIFIED: {summary['blocks']} blocks (bound {summary['block_bound']}), width "
-                  f"{summary['width']}, {summary['parameters']} non-zero parameters; every output "
-                  f"equals its target exactly")
-        else:
-            print(f"REJECTED: {reason}")
-    return status
+        _print(pcr.line(result))
+    return STATUS[verdict]
 
 
 def cmd_fuzz(args):
     from . import fuzz
     if args.list:
-        for t in fuzz.TARGETS.values():
-            print(f"{t.name:<20}{t.lemma:<17}{t.doc}")
+        if args.json:
+            print(json.dumps([{"name": t.name, "lemma": t.lemma, "doc": t.doc,
+                               "preconditions": list(t.preconditions)}
+                              for t in fuzz.TARGETS.values()], indent=1))
+        else:
+            for t in fuzz.TARGETS.values():
+                print(f"{t.name:<20}{t.lemma:<17}{t.doc}")
         return EXIT_OK
     if args.replay:
         try:
-            target, case, res = fuzz.replay(args.replay)
-        except (OSError, ValueError, KeyError) as exc:
+            target, case = fuzz.load(args.replay)
+        except fuzz.ReplayError as exc:
             return _bad(f"{args.replay}: cannot replay: {exc}")
-        if res is None:
-            print(f"{args.replay}: not a valid {target.name} case")
-            return EXIT_BAD
-        pre, ok = res
-        print(f"{target.name} ({target.lemma}): preconditions "
-              + ", ".join(f"{k} {'holds' if v else 'VIOLATED'}" for k, v in pre.items())
-              + f"; conclusion {'holds' if ok else 'FAILS'}")
-        return EXIT_FAILED if all(pre.values()) and not ok else EXIT_OK
+        try:
+            res, err = target.run(case), None
+        except Exception as exc:  # as in a campaign: an exception on a case is a finding
+            res, err = None, f"{type(exc).__name__}: {exc}"
+        if res is None and err is None:
+            return _bad(f"{args.replay}: cannot replay: not a valid {target.name} case "
+                        "(a campaign skips such cases)")
+        pre, ok = res if res else ({}, False)
+        status = EXIT_FAILED if err or all(pre.values()) and not ok else EXIT_OK
+        if args.json:
+            print(json.dumps({"file": args.replay, "target": target.name, "lemma": target.lemma,
+                              "preconditions": pre, "conclusion": None if err else ok,
+                              "error": err, "bug": status == EXIT_FAILED}, indent=1))
+        elif err:
+            print(f"{target.name} ({target.lemma}): ERROR {err}")
+        else:
+            print(f"{target.name} ({target.lemma}): preconditions "
+                  + ", ".join(f"{k} {'holds' if v else 'VIOLATED'}" for k, v in pre.items())
+                  + f"; conclusion {'holds' if ok else 'FAILS'}")
+        return status
     names = list(fuzz.TARGETS) if args.target == "all" else [args.target]
     if any(n not in fuzz.TARGETS for n in names):
         return _bad(f"unknown fuzz target {args.target!r}; see 'exactseq fuzz --list'")
-    if args.count is not None and args.count < 0 or args.jobs < 1:
-        return _bad("--count must be >= 0 and --jobs >= 1")
-    count = None if args.time is not None and args.count is None else (args.count or 200)
+    bad = fuzz.check_limits(args.count, args.time, args.jobs) or fuzz.check_out(args.out)
+    if bad:
+        return _bad(bad)
+    count = None if args.time is not None and args.count is None else \
+        (200 if args.count is None else args.count)
     progress = _Progress(not args.json)
     print(f"exactseq fuzz: seed {args.seed}, {args.jobs} jobs", file=sys.stderr)
-    summaries, found = [], False
-    for name in names:
-        def tick(s, el, name=name):
-            progress(f"{name}: {s['cases']} cases, {len(s['bugs'])} bugs, {el:.0f} s")
-        s = fuzz.campaign(name, count=count, seconds=args.time, seed=args.seed, jobs=args.jobs,
-                          progress=tick)
-        progress.done()
-        s["files"] = fuzz.save(s, args.out)
-        found = found or bool(s["bugs"] or s["errors"])
-        summaries.append(s)
-        if not args.json:
-            print(fuzz.table(s))
-            for f in s["files"]:
-                print(f"  saved {f}")
+    summaries, found, running = [], False, 0
+    try:
+        for name in names:
+            def tick(s, el, name=name):
+                progress(f"{name}: {s['cases']} cases, {len(s['bugs'])} bugs, {el:.0f} s")
+            try:
+                s = fuzz.campaign(name, count=count, seconds=args.time, seed=args.seed,
+                                  jobs=args.jobs, progress=tick)
+            except fuzz.Interrupted as exc:
+                running = exc.cases
+                raise
+            finally:
+                progress.done()
+            s["files"] = fuzz.save(s, args.out)
+            found = found or bool(s["bugs"] or s["errors"])
+            summaries.append(s)
+            if not args.json:
+                print(fuzz.table(s))
+                for f in s["files"]:
+                    print(f"  saved {f}")
+    except KeyboardInterrupt:
+        done = sum(s["cases"] for s in summaries) + running
+        print(f"exactseq fuzz: interrupted after {done} cases", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(summaries, indent=1, default=str))
     return EXIT_FAILED if found else EXIT_OK

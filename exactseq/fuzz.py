@@ -15,9 +15,12 @@ index), so ``exactseq fuzz --replay FILE`` reproduces a saved one.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
+import signal
 import time
+from collections import deque
 from fractions import Fraction
 
 from .numbers import dot, to_text
@@ -428,7 +431,8 @@ def _raw_dataset(obj):
         return None, False
     if any(not isinstance(c, Fraction) for p in pairs for t in p.input + p.output for c in t):
         return None, False
-    return Dataset("<fuzz>", obj["dimension"], pairs), False
+    dim = obj.get("dimension") or next((len(t) for p in pairs for t in p.input), 0)
+    return Dataset("<fuzz>", dim, pairs), False
 
 
 def _assumptions(ds):
@@ -488,7 +492,7 @@ class Pipeline(Target):
         rng = random.Random(case.get("perm_seed", 0))
         order = list(range(len(case["sequences"])))
         rng.shuffle(order)
-        perm = {"dimension": case["dimension"], "sequences": []}
+        perm = {"dimension": ds.dim, "sequences": []}
         for j in order:
             s = case["sequences"][j]
             X = list(s["input"])
@@ -570,16 +574,19 @@ def signature(result):
     return (tuple(sorted(k for k, v in pre.items() if not v)), ok)
 
 
-def shrink(target, case, budget=300):
-    """Greedy shrinking that keeps the violated preconditions and the failed conclusion."""
+def shrink(target, case, budget=300, deadline=None):
+    """Greedy shrinking that keeps the violated preconditions and the failed conclusion.
+
+    Stops after ``budget`` candidate runs, or at ``deadline`` (a time.monotonic() value).
+    """
     want = signature(target.run(case))
     best, tries, improved = case, 0, True
     while improved and tries < budget:
         improved = False
         for cand in _variants(best):
             tries += 1
-            if tries > budget:
-                break
+            if tries > budget or deadline is not None and time.monotonic() >= deadline:
+                return best
             try:
                 res = target.run(cand)
             except Exception:
@@ -591,6 +598,31 @@ def shrink(target, case, budget=300):
 
 
 # --------------------------------------------------------------- driver
+SHRINK_GRACE = 1.0      # seconds of shrinking allowed past a --time limit
+CHUNK_SECONDS = 0.05    # aim for worker tasks of about this length
+MAX_CHUNK = 64
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a campaign; ``cases`` is how many cases had run."""
+
+    def __init__(self, cases):
+        super().__init__(cases)
+        self.cases = cases
+
+
+def check_limits(count=None, seconds=None, jobs=1):
+    """The reason the campaign limits are unusable, or None."""
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+        return f"--count must be an integer >= 0, not {count}"
+    if seconds is not None and not (isinstance(seconds, (int, float)) and math.isfinite(seconds)
+                                    and seconds > 0):
+        return f"--time must be a positive, finite number of seconds, not {seconds}"
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        return f"--jobs must be an integer >= 1, not {jobs}"
+    return None
+
+
 def run_one(args):
     name, seed, i = args
     target = TARGETS[name]
@@ -603,69 +635,156 @@ def run_one(args):
     return i, case, res, None
 
 
+def _run_chunk(args):
+    name, seed, lo, hi = args
+    t = time.monotonic()
+    out = [run_one((name, seed, i)) for i in range(lo, hi)]
+    return time.monotonic() - t, out
+
+
+def _worker_init():
+    """Workers leave Ctrl-C to the parent, which terminates them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _start_pool(jobs):
+    import multiprocessing
+    # SIGINT stays blocked while the workers (and the pool's threads) start, so a Ctrl-C
+    # arriving then is delivered to the parent once they ignore it.
+    block = hasattr(signal, "pthread_sigmask")
+    if block:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init)
+    finally:
+        if block:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _results(name, seed, count, deadline, pool, jobs):
+    """run_one's results in index order, until ``count`` cases or the deadline.
+
+    The clock is checked before every case (one process) or while waiting for every
+    small chunk of cases (a pool); chunks still running at the deadline are dropped.
+    """
+    def more(i):
+        return (count is None or i < count) and (deadline is None or time.monotonic() < deadline)
+
+    if pool is None:
+        i = 0
+        while more(i):
+            yield run_one((name, seed, i))
+            i += 1
+        return
+    import multiprocessing
+    pending, nxt, chunk = deque(), 0, 1
+    while True:
+        while len(pending) < 2 * jobs and more(nxt):
+            hi = nxt + chunk if count is None else min(nxt + chunk, count)
+            pending.append((hi - nxt, pool.apply_async(_run_chunk, ((name, seed, nxt, hi),))))
+            nxt = hi
+        if not pending:
+            return
+        n, res = pending.popleft()
+        try:
+            took, out = res.get(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        except multiprocessing.TimeoutError:
+            return
+        chunk = max(1, min(MAX_CHUNK, int(CHUNK_SECONDS * n / max(took, 1e-6))))
+        yield from out
+
+
 def campaign(name, count=None, seconds=None, seed=0, jobs=1, progress=None):
-    """Run a campaign; returns the summary (a dict)."""
+    """Run a campaign; returns the summary (a dict).
+
+    It stops after ``count`` cases or ``seconds`` seconds, whichever comes first (no
+    limit: until interrupted); shrinking then takes at most SHRINK_GRACE more seconds
+    under a time limit.  Ctrl-C raises Interrupted, with the workers terminated.
+    """
+    bad = check_limits(count, seconds, jobs)
+    if bad:
+        raise ValueError(bad)
     target = TARGETS[name]
     stats = {p: {"violated": 0, "failed": 0, "smallest": None} for p in target.preconditions}
     summary = {"target": name, "lemma": target.lemma, "seed": seed, "cases": 0, "invalid": 0,
                "all_preconditions": 0, "bugs": [], "errors": [], "preconditions": stats}
     t0 = time.monotonic()
-    batch = 200
+    deadline = None if seconds is None else t0 + seconds
     pool = None
-    if jobs > 1:
-        import multiprocessing
-        pool = multiprocessing.get_context("fork").Pool(jobs)
     try:
-        i = 0
-        while True:
-            if count is not None and i >= count:
-                break
-            if seconds is not None and time.monotonic() - t0 >= seconds:
-                break
-            n = batch if count is None else min(batch, count - i)
-            work = [(name, seed, k) for k in range(i, i + n)]
-            results = pool.map(run_one, work, chunksize=8) if pool else map(run_one, work)
-            for k, case, res, err in results:
-                summary["cases"] += 1
-                if err:
-                    summary["errors"].append({"index": k, "error": err, "case": case})
-                    continue
-                if res is None:
-                    summary["invalid"] += 1
-                    continue
-                pre, ok = res
-                if all(pre.values()):
-                    summary["all_preconditions"] += 1
+        if jobs > 1 and (count is None or count > 1):
+            pool = _start_pool(jobs if count is None else min(jobs, count))
+        shown = t0
+        for k, case, res, err in _results(name, seed, count, deadline, pool, jobs):
+            summary["cases"] += 1
+            if progress and time.monotonic() - shown >= 0.1:
+                shown = time.monotonic()
+                progress(summary, shown - t0)
+            if err:
+                summary["errors"].append({"index": k, "error": err, "case": case})
+                continue
+            if res is None:
+                summary["invalid"] += 1
+                continue
+            pre, ok = res
+            if all(pre.values()):
+                summary["all_preconditions"] += 1
+                if not ok:
+                    summary["bugs"].append({"index": k, "case": case})
+                continue
+            for p, held in pre.items():
+                if not held:
+                    st = stats[p]
+                    st["violated"] += 1
                     if not ok:
-                        summary["bugs"].append({"index": k, "case": case})
-                    continue
-                for p, held in pre.items():
-                    if not held:
-                        st = stats[p]
-                        st["violated"] += 1
-                        if not ok:
-                            st["failed"] += 1
-                            if st["smallest"] is None or (size(case), k) < st["smallest"][0]:
-                                st["smallest"] = ((size(case), k), case)
-            i += n
-            if progress:
-                progress(summary, time.monotonic() - t0)
+                        st["failed"] += 1
+                        if st["smallest"] is None or (size(case), k) < st["smallest"][0]:
+                            st["smallest"] = ((size(case), k), case)
+        if pool:
+            pool.terminate()     # nothing useful is left running: chunks past the deadline
+            pool.join()
+            pool = None
+        if progress:
+            progress(summary, time.monotonic() - t0)
+        limit = None if deadline is None else max(time.monotonic(), deadline) + SHRINK_GRACE
+        for p, st in stats.items():
+            if st["smallest"] is not None:
+                st["smallest"] = shrink(target, st["smallest"][1], deadline=limit)
+        summary["bug_count"] = len(summary["bugs"])
+        smallest = sorted(summary["bugs"], key=lambda b: (size(b["case"]), b["index"]))[:3]
+        summary["bugs"] = [dict(b, case=shrink(target, b["case"], deadline=limit)) for b in smallest]
+    except KeyboardInterrupt:
+        raise Interrupted(summary["cases"]) from None
     finally:
         if pool:
-            pool.close()
+            pool.terminate()
             pool.join()
-    for p, st in stats.items():
-        if st["smallest"] is not None:
-            st["smallest"] = shrink(target, st["smallest"][1])
-    summary["bug_count"] = len(summary["bugs"])
-    smallest = sorted(summary["bugs"], key=lambda b: (size(b["case"]), b["index"]))[:3]
-    summary["bugs"] = [dict(b, case=shrink(target, b["case"])) for b in smallest]
     summary["seconds"] = round(time.monotonic() - t0, 2)
     return summary
 
 
+def check_out(out):
+    """Make the output directory (before any work); the reason it is unusable, or None."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        return f"--out {out}: exists and is not a directory"
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        return f"--out {out}: cannot create the directory: {exc.strerror or exc}"
+    if not os.access(out, os.W_OK | os.X_OK):
+        return f"--out {out}: the directory is not writable"
+    return None
+
+
 def save(summary, out):
-    """Write each smallest failing case (and each bug) as a replayable file."""
+    """Write each smallest failing case (and each bug) as a replayable file.
+
+    The pipeline and separation targets also write the case as a plain dataset
+    (``.dataset.json``), which ``exactseq check`` reads and ``--replay`` replays
+    as a pipeline case.
+    """
     from .certificate import write_atomic
     os.makedirs(out, exist_ok=True)
     files = []
@@ -687,11 +806,52 @@ def save(summary, out):
     return files
 
 
+class ReplayError(ValueError):
+    """A file --replay cannot use; the message says why, in one line."""
+
+
+EXPECTED = ('expected a case saved by exactseq fuzz ({"target": ..., "case": {...}}) '
+            'or a dataset ({"sequences": [...]}, replayed as a pipeline case)')
+
+
+def load(path):
+    """(target, case) from a saved case file, or from a dataset (a pipeline case)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise ReplayError(f"cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ReplayError("not JSON (not UTF-8 text); " + EXPECTED) from None
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        raise ReplayError(f"not JSON ({exc}); " + EXPECTED) from None
+    if isinstance(obj, dict) and "target" in obj:
+        name = obj["target"]
+        if not isinstance(name, str) or name not in TARGETS:
+            raise ReplayError(f"unknown fuzz target {name!r}; see 'exactseq fuzz --list'")
+        target, case = TARGETS[name], obj.get("case")
+        if not isinstance(case, dict):
+            raise ReplayError("'case' must be a JSON object; " + EXPECTED)
+    elif isinstance(obj, dict) and "sequences" in obj:
+        target, case = TARGETS["pipeline"], obj
+    else:
+        raise ReplayError(EXPECTED)
+    if "sequences" in case:
+        need = {"sequences"}
+    else:
+        need = set(target.generate(random.Random(0))) - {"perm_seed"}
+    missing = sorted(need - set(case))
+    if missing:
+        raise ReplayError(f"not a {target.name} case: missing {', '.join(map(repr, missing))}")
+    return target, case
+
+
 def replay(path):
-    with open(path, encoding="utf-8") as fh:
-        obj = json.load(fh)
-    target = TARGETS[obj["target"]]
-    return target, obj["case"], target.run(obj["case"])
+    """(target, case, result); the case's exceptions propagate."""
+    target, case = load(path)
+    return target, case, target.run(case)
 
 
 def table(summary):
@@ -700,6 +860,8 @@ def table(summary):
              f"  all preconditions held: {summary['all_preconditions']} cases, conclusion failed in "
              f"{summary.get('bug_count', 0)}" + ("  <-- BUG (smallest saved, shrunk)" if summary["bugs"] else ""),
              f"  {'precondition':<22}{'violated':>10}{'conclusion failed':>19}   smallest failing case"]
+    if not summary["cases"]:
+        lines.insert(1, "  no cases were run")
     for p, st in summary["preconditions"].items():
         small = json.dumps(st["smallest"], separators=(",", ":")) if st["smallest"] else "-"
         if len(small) > 90:

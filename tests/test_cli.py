@@ -75,7 +75,7 @@ def test_known_good_and_known_bad_certificates(capsys):
     (lambda c: c.update(schema_version=99), "unknown schema_version 99"),
     (lambda c: c.update(format="other"), "not an exactseq certificate (missing or wrong 'format')"),
     (lambda c: c["blocks"][0]["ff"].update(eta=1.5),
-     "malformed certificate: block 1 (separation) ff.eta: expected a rational \"p\" or \"p/q\", got 1.5"),
+     "malformed certificate: block 1 (separation) ff.eta: expected a rational \"p\" or \"p/q\", got the JSON number 1.5"),
     (lambda c: c["blocks"][0]["ff"].update(eta="0.5"),
      "malformed certificate: block 1 (separation) ff.eta: expected a rational \"p\" or \"p/q\", got '0.5'"),
     (lambda c: c["blocks"][0]["sa"].update(A={"kind": "weird"}),
@@ -131,3 +131,123 @@ def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         certificate.write_atomic(str(tmp_path / "c.json"), "{}")
     assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------------------ failure paths, every output mode
+FIG5 = str(ROOT / "examples/figure5.json")
+
+
+@pytest.fixture(scope="module")
+def softmax_cert(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sm") / "s.json"
+    assert main(["check", FIG5, "--attention", "softmax", "--tau", "1/10", "--certificate",
+                 str(out), "--quiet"]) == 0
+    return str(out)
+
+
+def test_verify_softmax_certificate_in_every_mode(softmax_cert, capsys):
+    assert main(["verify", softmax_cert]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("VERIFIED: softmax at tau = 1/10, 11 blocks (bound 17), width 7") and \
+        out.rstrip().endswith("every output equals its target exactly")
+    assert main(["verify", softmax_cert, "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["verdict"] == "verified" and rep["tau"] == "1/10" and rep["attention"] == "softmax"
+    assert main(["verify", softmax_cert, "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert main(["verify", softmax_cert, FIG5]) == 0
+
+
+def test_verify_and_proofs_check_print_the_same(softmax_cert, capsys):
+    for path in (GOOD, BAD, softmax_cert):
+        status = main(["verify", path, "--json"])
+        ours = json.loads(capsys.readouterr().out)
+        r = subprocess.run([sys.executable, "-m", "proofs_check", path, "--json"],
+                           capture_output=True, text=True)
+        assert r.returncode == status and json.loads(r.stdout) == ours
+        main(["verify", path])
+        r = subprocess.run([sys.executable, "-m", "proofs_check", path], capture_output=True, text=True)
+        assert r.stdout == capsys.readouterr().out
+
+
+def _undecided(softmax_cert, tmp_path):
+    cert = json.loads(Path(softmax_cert).read_text())
+    cert["softmax"]["tau"] = "6"                      # far too warm: enclosures cannot decide
+    cert["dataset_sha256"] = certificate.canonical_hash(cert["dataset"])
+    p = tmp_path / "warm.json"
+    p.write_text(json.dumps(cert))
+    return str(p)
+
+
+def test_unknown_is_exit_3_everywhere(softmax_cert, tmp_path, capsys):
+    p = _undecided(softmax_cert, tmp_path)
+    assert main(["verify", p]) == 3
+    assert capsys.readouterr().out.startswith("UNKNOWN: ")
+    assert main(["verify", p, "--json"]) == 3
+    assert json.loads(capsys.readouterr().out)["verdict"] == "unknown"
+    r = subprocess.run([sys.executable, "-m", "proofs_check", p], capture_output=True, text=True)
+    assert r.returncode == 3 and r.stdout.startswith("UNKNOWN: ") and "internal error" not in r.stdout
+    status = main(["check", FIG5, "--attention", "softmax", "--tau", "6", "--max-prec", "4", "--json"])
+    rep = json.loads(capsys.readouterr().out)
+    assert (status, rep["verdict"]) == (3, "unknown") and rep["reason"]
+    assert main(["check", FIG5, "--attention", "softmax", "--tau", "6", "--max-prec", "4"]) == 3
+    assert "verdict      UNKNOWN: " in capsys.readouterr().out
+
+
+def test_proofs_check_help_and_version():
+    for flag, text in (("--help", "Exit status: 0 verified"), ("--version", "proofs_check")):
+        r = subprocess.run([sys.executable, "-m", "proofs_check", flag], capture_output=True, text=True)
+        assert r.returncode == 0 and text in r.stdout
+    r = subprocess.run([sys.executable, "-m", "proofs_check"], capture_output=True, text=True)
+    assert r.returncode == 2 and "usage:" in r.stderr
+
+
+def test_broken_pipe_is_quiet():
+    """A reader that goes away (| head, | true) costs no traceback, and the exit
+    status is still the verdict's."""
+    for cmd in (f"-m exactseq.cli check {FIG5}", f"-m exactseq.cli check {FIG5} --json",
+                f"-m exactseq.cli verify {GOOD}", f"-m proofs_check {GOOD}"):
+        r = subprocess.run(["bash", "-c", f"{sys.executable} {cmd} | true; echo ${{PIPESTATUS[0]}}"],
+                           capture_output=True, text=True)
+        assert (r.stderr, r.stdout) == ("", "0\n"), cmd
+
+
+def test_certificate_path_is_checked_first(tmp_path, capsys):
+    assert main(["check", FIG5, "--certificate", str(tmp_path / "no/such/dir/c.json")]) == 2
+    assert capsys.readouterr().err == \
+        f"exactseq: error: {tmp_path / 'no/such/dir/c.json'}: cannot write certificate: no directory " \
+        f"{tmp_path / 'no/such/dir'}\n"
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert main(["check", FIG5, "--certificate", str(fifo)]) == 2
+    assert "not a regular file; refusing to replace it" in capsys.readouterr().err
+    assert main(["check", FIG5, "--certificate", "/dev/null"]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    assert main(["check", FIG5, "--certificate", str(link), "--quiet"]) == 0
+    assert link.is_symlink() and json.loads(target.read_text())["verdict"] == "certified"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--tau", "1/10"], "--tau applies to softmax only: add --attention softmax"),
+    (["--find-tau0"], "--find-tau0 applies to softmax only: add --attention softmax"),
+    (["--max-prec", "8"], "--max-prec applies to softmax only: add --attention softmax"),
+    (["--max-digits", "0"], "--max-digits must be a positive integer"),
+])
+def test_options_that_would_do_nothing_are_refused(capsys, args, message):
+    assert main(["check", FIG5, *args]) == 2
+    assert capsys.readouterr().err == f"exactseq: error: {message}\n"
+
+
+def test_check_every_mode_and_status(tmp_path, capsys):
+    assert main(["check", FIG5, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "certified"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"sequences": [{"input": [[0, 0]], "output": [[1, 1], [2, 2]]}]}')
+    for extra in ([], ["--json"], ["--quiet"]):
+        assert main(["check", str(bad), *extra]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.startswith(f"exactseq: error: {bad}: sequence 0")
