@@ -149,6 +149,9 @@ def main(argv=None):
                     help="re-run one saved case (a NAME.json file, or a NAME.dataset.json file, "
                     "replayed as a pipeline case)")
 
+    for stream in (sys.stdout, sys.stderr):   # names from a dataset never crash the output
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)

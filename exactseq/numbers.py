@@ -487,8 +487,9 @@ def build_field(radicals, limits=None):
     if degree > limits.max_field_degree:
         raise limits.refuse(f"a number field of degree up to {degree}", "max_field_degree")
     atoms = set()
-    for r in radicals:
-        atoms |= {p for p in r.sym.atoms(sympy.Pow) if not p.exp.is_Integer}
+    for r in radicals:   # every root written in the text, not only those left after simplification
+        for e in [r.sym, *r.syms.values()]:
+            atoms |= {p for p in e.atoms(sympy.Pow) if not p.exp.is_Integer}
     atoms = sorted(atoms, key=sympy.default_sort_key)
     K = QQ.algebraic_field(*atoms)
     x = sympy.Symbol("x")

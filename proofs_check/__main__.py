@@ -27,6 +27,9 @@ def main(argv=None):
     p.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
     p.add_argument("--version", action="version", version="proofs_check (certificate schema 1)")
     lim.add_arguments(p)
+    for stream in (sys.stdout, sys.stderr):   # text from a certificate never crashes the output
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = p.parse_args(argv)
     try:
         limits = lim.from_args(args)

@@ -37,14 +37,17 @@ Evaluation shortcuts, each exact:
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from operator import mul
 
 from . import lemmas
+from .filters import gram_argmax
 from .limits import DEFAULT
 from .numbers import K, Malformed, Numbers, Rejected, Unknown, _need, prove_distinct, sgn
 
 SCHEMA_VERSION = 1
+_PHASE = re.compile(r"[A-Za-z0-9_. -]{0,40}")   # phase names quoted in messages: nothing that could forge a line
 
 __all__ = ["check", "Rejected", "Malformed", "Unknown", "SCHEMA_VERSION"]
 
@@ -216,18 +219,10 @@ def argmaxes(A, toks, cache):
         return [hi if sgn(c * p[i]) > 0 else lo if sgn(c * p[i]) < 0 else every
                 for i in range(n)]
     if kind == "scalar":
-        c = A[1]
+        s = sgn(A[1])
         if isinstance(toks[0].x[0], Fraction):
-            D = math.lcm(*(t.key[0] for t in toks))
-            X = [tuple(v * (D // t.key[0]) for v in t.key[1]) for t in toks]
-            rows = [[sum(map(mul, xi, xj)) for xj in X] for xi in X]
-        else:
-            rows = [[dot(ti.x, tj.x) for tj in toks] for ti in toks]
-        s = sgn(c)
-        if isinstance(toks[0].x[0], Fraction):
-            pick = max if s > 0 else min
-            return [tuple(j for j, v in enumerate(r) if v == best)
-                    for r in rows for best in (pick(r),)]
+            return gram_argmax([t.key for t in toks], s)
+        rows = [[dot(ti.x, tj.x) for tj in toks] for ti in toks]
         return [max_set([v * s for v in r]) for r in rows]
     M = A[1]
     res = []
@@ -278,17 +273,18 @@ def eval_sa(sa, seqs, cache):
             unique.append(None)
             continue
         sets = argmaxes(A, toks, cache)
-        cache = {}
+        avgs = {}
         new = []
         for t, C in zip(toks, sets):
-            if C not in cache:
+            if C not in avgs:
                 tot = sum(toks[j].n for j in C)
                 avg = tuple(sum((toks[j].x[i] * toks[j].n for j in C), 0 * t.x[i]) / tot
                             for i in range(len(t.x)))
-                cache[C] = apply_mat(V, avg)
-            new.append(Tok(tuple(rho * a + v for a, v in zip(t.x, cache[C])), t.n))
+                avgs[C] = apply_mat(V, avg)
+            new.append(Tok(tuple(rho * a + v for a, v in zip(t.x, avgs[C])), t.n))
         out.append(merge(new))
-        unique.append(all(len(C) == 1 for C in sets))
+        # unique maximiser: one index, i.e. one point of multiplicity one
+        unique.append(all(len(C) == 1 and toks[C[0]].n == 1 for C in sets))
     return out, unique
 
 
@@ -439,7 +435,7 @@ def read_block(blk, k, nums, d):
     """(where, (eta, U, b, W), (rho, A, V), claims) of block k, or Malformed."""
     _need(blk, dict, f"block {k}")
     phase = blk.get("phase", "?")
-    where = f"block {k} ({phase if isinstance(phase, str) and len(phase) <= 40 else '?'})"
+    where = f"block {k} ({phase if isinstance(phase, str) and _PHASE.fullmatch(phase) else '?'})"
     ff, sa = _need(blk.get("ff"), dict, where + " ff"), _need(blk.get("sa"), dict, where + " sa")
     U = tuple(nums.vec(u, d, where + " ff.U") for u in _need(ff.get("U"), list, where))
     b = tuple(nums.num(x, where + " ff.b") for x in _need(ff.get("b"), list, where))

@@ -17,7 +17,7 @@ Limits (default, flag):
   result (a^n is refused when n times the size of a exceeds it)
 * integer exponent and root index     (10000,   --max-exponent): |p| and q
   of a power a^(p/q)
-* number field degree                 (64,      --max-field-degree)
+* number field degree                 (16,      --max-field-degree)
 * characters of one coordinate text   (10000,   --max-expr-length); an
   expression also has at most that many syntax nodes and depth at most
   the nesting limit
@@ -44,7 +44,7 @@ class Limits:
     max_depth: int = 64
     max_digits: int = 100_000
     max_exponent: int = 10_000
-    max_field_degree: int = 64
+    max_field_degree: int = 16
     max_expr_length: int = 10_000
     max_blocks: int = 1_000_000
 
@@ -68,7 +68,7 @@ FLAGS = {
                      "number's numerator, denominator, decimal exponent and a power's "
                      "result (default 100000)"),
     "--max-exponent": ("max_exponent", "largest |p| and q in a power a^(p/q) (default 10000)"),
-    "--max-field-degree": ("max_field_degree", "largest number field degree (default 64)"),
+    "--max-field-degree": ("max_field_degree", "largest number field degree (default 16)"),
     "--max-expr-length": ("max_expr_length", "longest coordinate expression text in "
                           "characters (default 10000)"),
     "--max-blocks": ("max_blocks", "most blocks in a certificate (default 1000000)"),
@@ -135,6 +135,16 @@ def check_depth(text, limits=DEFAULT, source="input"):
             depth -= 1
 
 
+def _no_duplicates(pairs):
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"duplicate key {dup[:40]!r} in one JSON object (readers disagree on "
+                         "which one counts)")
+    return obj
+
+
 def _no_constant(name):
     raise ValueError(f"{name} is not a number")
 
@@ -145,7 +155,7 @@ def read_json(raw, limits=DEFAULT, source="input", parse_float=None):
     Size, then nesting, then integer digits are checked before Python builds
     anything large.  A UTF-8 byte order mark is skipped.  NaN and Infinity are
     refused.  Raises LimitError for a limit, ValueError for anything else
-    (bad UTF-8, bad JSON), each with a one-line message.
+    (bad UTF-8, bad JSON, a key twice in one object), each with a one-line message.
     """
     size = len(raw)
     if size > limits.max_file_size:
@@ -161,7 +171,7 @@ def read_json(raw, limits=DEFAULT, source="input", parse_float=None):
     try:
         return json.loads(text, parse_int=lambda s: parse_int_text(s, limits),
                           parse_float=parse_float or (lambda s: _float_text(s, limits)),
-                          parse_constant=_no_constant)
+                          parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
     except LimitError:
         raise
     except json.JSONDecodeError as exc:

@@ -56,7 +56,7 @@ class Unknown(Exception):
     """A question the checker could not decide within its limits (never a pass)."""
 
 
-SIGN_BISECTIONS = 4000
+SIGN_BISECTIONS = 1000
 ZERO_TEST_AFTER = 24
 
 
@@ -159,9 +159,11 @@ class Field:
             raise Malformed(str(limits.refuse(f"field: degree {self.k}", "max_field_degree")))
         if not lo < hi:
             raise Malformed("field: interval must have lo < hi")
-        self.slo = _sg(_pev(poly, lo))
-        if self.slo == 0 or self.slo == _sg(_pev(poly, hi)):
-            raise Malformed("field: minpoly must change sign on the interval")
+        self.slo, shi = _sg(_pev(poly, lo)), _sg(_pev(poly, hi))
+        if self.slo == 0 or shi == 0 or self.slo == shi:
+            raise Malformed("field: minpoly must change sign on the interval and not vanish at its ends")
+        pd = math.lcm(*(c.denominator for c in poly))
+        self.ints = ([int(c * pd) for c in poly], pd)    # P = Pn / pd, for integer products
         n = sturm_count(poly, lo, hi)
         if n != 1:
             raise Rejected(f"field: the interval holds {n} distinct roots of minpoly, not exactly one")
@@ -245,20 +247,30 @@ class K:
     def __mul__(self, o):
         if not isinstance(o, K):
             return K(self.f, tuple(a * o for a in self.c))
-        oc = self._o(o)
-        k, p = self.f.k, self.f.poly
-        r = [Fraction(0)] * (2 * k - 1)
-        for i, a in enumerate(self.c):
+        self._o(o)
+        (A, da), (B, db) = self.ints(), o.ints()
+        k, (Pn, pd) = self.f.k, self.f.ints
+        r = [0] * (2 * k - 1)
+        for i, a in enumerate(A):       # integer convolution, then reduction modulo P
             if a:
-                for j, b in enumerate(oc):
+                for j, b in enumerate(B):
                     if b:
                         r[i + j] += a * b
+        den = da * db
         for top in range(2 * k - 2, k - 1, -1):
             t = r[top]
             if t:
+                if pd != 1:     # r / den - t / den * Pn / pd = (r pd - t Pn) / (den pd)
+                    r = [x * pd for x in r[:top + 1]]
+                    den *= pd
                 for i in range(k):
-                    r[top - k + i] -= t * p[i]
-        return K(self.f, tuple(r[:k]))
+                    r[top - k + i] -= t * Pn[i]
+        return K(self.f, tuple(Fraction(x, den) for x in r[:k]))
+
+    def ints(self):
+        """(integers n_i, common denominator D) with c_i = n_i / D."""
+        den = math.lcm(*(x.denominator for x in self.c))
+        return [x.numerator * (den // x.denominator) for x in self.c], den
     __rmul__ = __mul__
 
     def __truediv__(self, o):
@@ -494,16 +506,12 @@ class Numbers:
         if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)):
             a = self._expr(n.left, src, where)
             b = self._expr(n.right, src, where)
-            if isinstance(n.op, ast.Add):
-                return a + b
-            if isinstance(n.op, ast.Sub):
-                return a - b
-            if isinstance(n.op, ast.Mult):
-                return a * b
-            if isinstance(n.op, ast.Div):
-                if sgn(b) == 0:
+            if isinstance(n.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+                if isinstance(n.op, ast.Div) and sgn(b) == 0:
                     raise Rejected(f"{where}: division by zero")
-                return a / b
+                op = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
+                      ast.Div: lambda: a / b}[type(n.op)]
+                return self._sized(op(), where)
             if isinstance(b, K):
                 if any(b.c[1:]):
                     raise Malformed(f"{where}: irrational exponent")
@@ -515,6 +523,14 @@ class Numbers:
                 return self.power(a, b.numerator, where)
             return self._root(a, b, where)
         raise Malformed(f"{where}: unsupported expression")
+
+    def _sized(self, v, where):
+        """v, unless one of its integers has more than --max-digits digits (so that
+        repeated products cannot grow past the limit a single power respects)."""
+        bits = v.bits() if isinstance(v, K) else max(abs(v.numerator).bit_length(), v.denominator.bit_length())
+        if bits > self.limits.max_digits * 3.33:
+            raise Malformed(f"{where}: {self.limits.refuse(f'a number of about {int(bits / 3.33)} digits', 'max_digits')}")
+        return v
 
     def _root(self, base, e, where):
         key = (base.c if isinstance(base, K) else base, e)

@@ -55,8 +55,9 @@ def line(result):
     v = result["verdict"]
     if v != "verified":
         return f"{v.upper()}: {result['reason']}"
-    scope = (f"softmax at tau = {result['tau']}, " if result.get("attention") == "softmax"
-             else "")
+    tau = str(result.get("tau"))
+    tau = tau if len(tau) <= 40 else f"{tau[:20]}...{tau[-12:]}"
+    scope = f"softmax at tau = {tau}, " if result.get("attention") == "softmax" else ""
     width = f", width {result['width']}" + (f" (bound {result['width_bound']})"
                                             if result.get("width_bound") else "")
     params = (f", {result['parameters']} non-zero parameters" if "parameters" in result else "")

@@ -179,14 +179,24 @@ def down(x):
     return Fraction((x.numerator // (x.denominator << -k)) << -k)
 
 
+TAYLOR_CAP = Fraction(2) ** 256
+
+
 def taylor(x, order):
     """A lower bound of sum_{i <= order} x^i / i! (<= e^x for x >= 0): x and every
-    term are rounded down to dyadics, which keeps each term below its true value."""
+    term are rounded down to dyadics, which keeps each term below its true value.
+    The sum stops once the terms, past their peak, fall below 2^-256 of the sum,
+    or the sum passes 2^256 (a partial sum is still a lower bound), so a huge
+    order or a tiny tau costs nothing."""
     x = down(x)
     t, term = Fraction(1), Fraction(1)
     for i in range(1, order + 1):
         term = down(term * x / i)
+        if not term or (i > x and term * TAYLOR_CAP < t):   # the rest is below t / 2^256
+            break
         t += term
+        if t > TAYLOR_CAP:
+            break
     return t
 
 
@@ -300,7 +310,8 @@ def check(cert, progress=None, trace=None, limits=DEFAULT):
         stats = {}
         res = [sa_balls((rho, A, V), toks, tau, order, where, stats) for toks in mid]
         new = [merge(r[0]) for r in res]
-        attends = [r[1] is not None for r in res]
+        attends = [r[1] is not None and all(toks[i].n == 1 for i in r[1])   # one index each
+                   for r, toks in zip(res, mid)]
         for c in claims:
             kind = c["kind"]
             if kind == "hat":

@@ -129,7 +129,7 @@ HOSTILE = {
     "deep expression": (_with_coordinate("-" * 90 + "1"),
                         "expression nesting exceeds the limit of 64 (raise it with --max-depth)"),
     "field of degree 2000": (field_cert(["-2"] + ["0"] * 1999 + ["1"], ["1", "2"], [], [["1", "0"]]),
-                             "field: degree 2000 exceeds the limit of 64 (raise it with --max-field-degree)"),
+                             "field: degree 2000 exceeds the limit of 16 (raise it with --max-field-degree)"),
     "root of exponent 1/10^9": (field_cert(["-2", "0", "1"], ["1", "2"],
                                            [{"base": "2", "exponent": "1/1000000000", "value": ["0", "1"]}],
                                            [["1", "0"]]),
