@@ -71,6 +71,9 @@ class _Progress:
         sys.stderr.write("\r\x1b[K" + text)
         sys.stderr.flush()
 
+    def block(self, k, n):
+        self(f"checking block {k}/{n}")
+
     def done(self):
         if self.shown:
             sys.stderr.write("\r\x1b[K")
@@ -186,10 +189,15 @@ def _options(args):
     return limits, None
 
 
-def _out_path(path):
+def _out_path(path, source=None):
     """Where --certificate writes: the target of a symlink, a regular file or a new
-    path in an existing directory.  (resolved path, None) or (None, error)."""
+    path in an existing directory, never the dataset itself.  (resolved path,
+    None) or (None, error)."""
+    if not path:
+        return None, "--certificate needs a file name"
     real = os.path.realpath(path)
+    if source and os.path.exists(source) and os.path.exists(real) and os.path.samefile(real, source):
+        return None, f"{path}: is the dataset file; refusing to overwrite it with a certificate"
     if os.path.lexists(real) and not os.path.isfile(real):
         return None, f"{path}: not a regular file; refusing to replace it with a certificate"
     directory = os.path.dirname(real) or "."
@@ -209,8 +217,8 @@ def cmd_check(args):
     limits, err = _options(args)
     if err:
         return _bad(err)
-    if args.certificate:
-        args.cert_path, err = _out_path(args.certificate)
+    if args.certificate is not None:
+        args.cert_path, err = _out_path(args.certificate, args.file)
         if err:
             return _bad(err)
     try:
@@ -234,7 +242,10 @@ def cmd_check(args):
         verdict = "certified"
     except proofs_check.Unknown as exc:
         reason, verdict = str(exc), "unknown"
-    except (proofs_check.Rejected, proofs_check.Malformed) as exc:
+    except proofs_check.Malformed as exc:   # e.g. a --max-* limit below what this dataset needs
+        progress.done()
+        return _bad(f"{args.file}: the certificate is beyond a limit: {exc}")
+    except proofs_check.Rejected as exc:
         reason = str(exc)
     except Exception as exc:  # never certify after an unexpected error
         reason = f"internal error: {type(exc).__name__}: {exc}"
@@ -305,9 +316,9 @@ def _check_softmax(ds, args, progress, limits):
     try:
         tau = Fraction(args.tau) if args.tau else None
     except (ValueError, ZeroDivisionError):
-        return _bad(f"--tau {args.tau!r} is not an exact positive number")
+        return _bad(f"--tau {args.tau!r} is not a positive rational number")
     if tau is not None and tau <= 0:
-        return _bad(f"--tau {args.tau!r} is not an exact positive number")
+        return _bad(f"--tau {args.tau!r} is not a positive rational number")
     t0 = time.perf_counter()
     try:
         cons = build(ds, attention="softmax")
@@ -444,14 +455,15 @@ def _text_report(r):
                      + " claims proved")
         m = r["margins"]
         lines.append(f"margins      smallest tube eps {m['smallest_tube_eps']}, largest |parameter| "
-                     f"{m['largest_abs_parameter']}, {m['max_parameter_bits']} bits")
+                     f"~{m['largest_abs_parameter']}, numerators and denominators of up to "
+                     f"{m['max_parameter_bits']} bits")
     return _report_tail(r, lines)
 
 
 def _report_tail(r, lines, scope=""):
     """Per-sequence verdicts, the verdict, the certificate and the time."""
     for s in r["sequences"]:
-        name = f" ({s['name']})" if s["name"] is not None else ""
+        name = f" ({s['name']!r})" if s["name"] is not None else ""
         lines.append(f"sequence {s['index']}{name}: {s['n']} -> {s['m']} tokens: {s['verdict']}")
     if r["verdict"] == "certified":
         lines.append("verdict      CERTIFIED: every output set equals its target exactly "
@@ -468,40 +480,32 @@ def _report_tail(r, lines, scope=""):
 
 
 def cmd_verify(args):
-    from . import certificate
-    from .dataset import DatasetError, canonical_hash, canonical_obj, load
+    from .dataset import DatasetError, canonical_obj, load
     from proofs_check import report as pcr
 
     limits, _ = _options(args)
+    progress = _Progress(not args.quiet and not args.json)
     try:
         cert = pcr.load(args.cert, limits)
+        verdict, result = pcr.run(cert, limits, progress=progress.block)
+        progress.done()
     except pcr.Malformed as exc:
-        return _bad(f"{args.cert}: {exc}")
-    if not isinstance(cert, dict) or cert.get("format") != certificate.FORMAT:
-        return _bad(f"{args.cert}: not an exactseq certificate (missing or wrong 'format')")
-    if cert.get("schema_version") != certificate.SCHEMA_VERSION:
-        return _bad(f"{args.cert}: unknown schema_version {cert.get('schema_version')!r:.80}")
-    if not isinstance(cert.get("dataset"), dict):
-        return _bad(f"{args.cert}: missing field 'dataset'")
-    if canonical_hash(cert["dataset"]) != cert.get("dataset_sha256"):
-        return _bad(f"{args.cert}: 'dataset_sha256' does not match the embedded dataset")
-    if args.dataset:
+        verdict, result = "malformed", {"verdict": "malformed", "reason": str(exc)}
+    result["certificate"] = args.cert
+    if args.dataset and verdict != "malformed":
         try:
             ds = load(args.dataset, limits)
         except DatasetError as exc:
             return _bad(str(exc))
-        if canonical_hash(canonical_obj(ds)) != cert["dataset_sha256"]:
-            return _bad(f"{args.dataset}: dataset does not match the certificate (SHA-256 differs)")
-    progress = _Progress(not args.quiet and not args.json)
-    verdict, result = pcr.run(cert, limits, progress=lambda k, n: progress(f"checking block {k}/{n}"))
-    progress.done()
-    if verdict == "malformed" and not args.json:
-        return _bad(f"{args.cert}: malformed certificate: {result['reason']}")
-    result["certificate"] = args.cert
-    if args.dataset:
         result["dataset_file"] = args.dataset
+        if pcr.dataset_hash(canonical_obj(ds)) != cert.get("dataset_sha256"):
+            verdict, result["verdict"] = "malformed", "malformed"
+            result["reason"] = (f"the certificate is not about {args.dataset} (the SHA-256 of its "
+                                "canonical form differs from the certificate's dataset_sha256)")
     if args.json:
         _print(json.dumps(result, indent=1))
+    elif verdict == "malformed":
+        print(f"exactseq: error: {args.cert}: malformed: {result['reason']}", file=sys.stderr)
     elif not args.quiet:
         _print(pcr.line(result))
     return STATUS[verdict]
@@ -511,12 +515,12 @@ def cmd_fuzz(args):
     from . import fuzz
     if args.list:
         if args.json:
-            print(json.dumps([{"name": t.name, "lemma": t.lemma, "doc": t.doc,
+            _print(json.dumps([{"name": t.name, "lemma": t.lemma, "doc": t.doc,
                                "preconditions": list(t.preconditions)}
                               for t in fuzz.TARGETS.values()], indent=1))
         else:
             for t in fuzz.TARGETS.values():
-                print(f"{t.name:<20}{t.lemma:<17}{t.doc}")
+                _print(f"{t.name:<20}{t.lemma:<17}{t.doc}")
         return EXIT_OK
     if args.replay:
         try:
@@ -533,13 +537,13 @@ def cmd_fuzz(args):
         pre, ok = res if res else ({}, False)
         status = EXIT_FAILED if err or all(pre.values()) and not ok else EXIT_OK
         if args.json:
-            print(json.dumps({"file": args.replay, "target": target.name, "lemma": target.lemma,
+            _print(json.dumps({"file": args.replay, "target": target.name, "lemma": target.lemma,
                               "preconditions": pre, "conclusion": None if err else ok,
                               "error": err, "bug": status == EXIT_FAILED}, indent=1))
         elif err:
-            print(f"{target.name} ({target.lemma}): ERROR {err}")
+            _print(f"{target.name} ({target.lemma}): ERROR {err}")
         else:
-            print(f"{target.name} ({target.lemma}): preconditions "
+            _print(f"{target.name} ({target.lemma}): preconditions "
                   + ", ".join(f"{k} {'holds' if v else 'VIOLATED'}" for k, v in pre.items())
                   + f"; conclusion {'holds' if ok else 'FAILS'}")
         return status
@@ -570,15 +574,15 @@ def cmd_fuzz(args):
             found = found or bool(s["bugs"] or s["errors"])
             summaries.append(s)
             if not args.json:
-                print(fuzz.table(s))
+                _print(fuzz.table(s))
                 for f in s["files"]:
-                    print(f"  saved {f}")
+                    _print(f"  saved {f}")
     except KeyboardInterrupt:
         done = sum(s["cases"] for s in summaries) + running
         print(f"exactseq fuzz: interrupted after {done} cases", file=sys.stderr)
         return 130
     if args.json:
-        print(json.dumps(summaries, indent=1, default=str))
+        _print(json.dumps(summaries, indent=1, default=str))
     return EXIT_FAILED if found else EXIT_OK
 
 

@@ -49,9 +49,9 @@ class NumberError(ValueError):
 # ``proofs_check.limits.read_json`` returns.
 JsonDecimal = FloatText
 
-_INT = re.compile(r"[+-]?\d+\Z")
-_FRAC = re.compile(r"([+-]?\d+)\s*/\s*(\d+)\Z")
-_DEC = re.compile(r"([+-]?)(?=\.?\d)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\Z")
+_INT = re.compile(r"[+-]?\d+\Z", re.ASCII)
+_FRAC = re.compile(r"([+-]?\d+)\s*/\s*(\d+)\Z", re.ASCII)
+_DEC = re.compile(r"([+-]?)(?=\.?\d)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\Z", re.ASCII)
 
 
 def quote(value, width=80):
@@ -254,7 +254,9 @@ def _to_sympy(node, value, src, limits, syms):
                 raise bad()
             q = _decimal(seg, limits)
             sym = sympy.Rational(q.numerator, q.denominator)
-        else:
+        else:   # plain decimal digits only: no 0x10, 0b11 or 1_000
+            if not _INT.match(ast.get_source_segment(src, node) or ""):
+                raise bad()
             sym = sympy.Integer(node.value)
         size = _size(sym)
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):

@@ -368,8 +368,8 @@ def prove_distinct(points):
 
 
 # ----------------------------------------------------------------- parsing
-_RAT = re.compile(r"-?\d+(/\d+)?\Z")
-_DEC = re.compile(r"(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?\Z")
+_RAT = re.compile(r"-?\d+(/\d+)?\Z", re.ASCII)
+_DEC = re.compile(r"(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?\Z", re.ASCII)
 
 
 class Numbers:

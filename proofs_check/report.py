@@ -7,6 +7,8 @@ checker could not decide; never a pass).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 
 from .checker import check
@@ -31,9 +33,29 @@ def load(path, limits=DEFAULT):
         raise Malformed(str(exc)) from None
 
 
+FORMAT = "exactseq-certificate"
+
+
+def dataset_hash(obj):
+    """SHA-256 of the canonical JSON text of a dataset object."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def envelope(cert):
+    """The certificate's outer form: its format, and the recorded hash of the
+    embedded dataset when there is one.  Malformed otherwise."""
+    if not isinstance(cert, dict) or cert.get("format") != FORMAT:
+        raise Malformed("not an exactseq certificate (missing or wrong 'format')")
+    if "dataset_sha256" in cert and (not isinstance(cert.get("dataset"), dict)
+                                     or dataset_hash(cert["dataset"]) != cert["dataset_sha256"]):
+        raise Malformed("'dataset_sha256' does not match the embedded dataset")
+
+
 def run(cert, limits=DEFAULT, progress=None):
     """Check a certificate object: (verdict, result object for --json)."""
     try:
+        envelope(cert)
         summary = check(cert, progress=progress, limits=limits)
     except Malformed as exc:
         return "malformed", {"verdict": "malformed", "reason": str(exc)}

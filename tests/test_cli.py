@@ -71,21 +71,21 @@ def test_known_good_and_known_bad_certificates(capsys):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda c: c.pop("blocks"), "malformed certificate: blocks: expected a JSON list"),
-    (lambda c: c.update(schema_version=99), "unknown schema_version 99"),
-    (lambda c: c.update(format="other"), "not an exactseq certificate (missing or wrong 'format')"),
+    (lambda c: c.pop("blocks"), "malformed: blocks: expected a JSON list"),
+    (lambda c: c.update(schema_version=99), "malformed: unknown schema_version 99"),
+    (lambda c: c.update(format="other"), "malformed: not an exactseq certificate (missing or wrong 'format')"),
     (lambda c: c["blocks"][0]["ff"].update(eta=1.5),
-     "malformed certificate: block 1 (separation) ff.eta: expected a rational \"p\" or \"p/q\", got the JSON number 1.5"),
+     "malformed: block 1 (separation) ff.eta: expected a rational \"p\" or \"p/q\", got the JSON number 1.5"),
     (lambda c: c["blocks"][0]["ff"].update(eta="0.5"),
-     "malformed certificate: block 1 (separation) ff.eta: expected a rational \"p\" or \"p/q\", got '0.5'"),
+     "malformed: block 1 (separation) ff.eta: expected a rational \"p\" or \"p/q\", got '0.5'"),
     (lambda c: c["blocks"][0]["sa"].update(A={"kind": "weird"}),
-     "malformed certificate: block 1 (separation) sa.A: unknown matrix kind 'weird'"),
+     "malformed: block 1 (separation) sa.A: unknown matrix kind 'weird'"),
     (lambda c: c["blocks"][1]["claims"][0].update(kind="magic"),
-     "malformed certificate: block 2 (leaders): unknown claim kind 'magic'"),
+     "malformed: block 2 (leaders): unknown claim kind 'magic'"),
     (lambda c: c["blocks"][1]["claims"][0].update(kind="saturate"),
-     "malformed certificate: block 2 (leaders): claim 'saturate' is not checked in hardmax mode"),
+     "malformed: block 2 (leaders): claim 'saturate' is not checked in hardmax mode"),
     (lambda c: c["dataset"]["sequences"][0].update(name="changed"),
-     "'dataset_sha256' does not match the embedded dataset"),
+     "malformed: 'dataset_sha256' does not match the embedded dataset"),
 ])
 def test_malformed_certificates_exit_2(tmp_path, capsys, edit, message):
     cert = json.loads(Path(GOOD).read_text())
@@ -94,11 +94,17 @@ def test_malformed_certificates_exit_2(tmp_path, capsys, edit, message):
     p.write_text(json.dumps(cert))
     assert main(["verify", str(p)]) == 2
     assert capsys.readouterr().err == f"exactseq: error: {p}: {message}\n"
+    assert main(["verify", str(p), "--json"]) == 2                 # the same as python -m proofs_check
+    ours = json.loads(capsys.readouterr().out)
+    r = subprocess.run([sys.executable, "-m", "proofs_check", str(p), "--json"], capture_output=True,
+                       text=True, cwd=ROOT)
+    assert r.returncode == 2 and json.loads(r.stdout) == ours
+    assert ours["verdict"] == "malformed" and message == "malformed: " + ours["reason"]
 
 
 def test_dataset_mismatch_exit_2(capsys):
     assert main(["verify", GOOD, str(ROOT / "examples/masked.json")]) == 2
-    assert "dataset does not match the certificate (SHA-256 differs)" in capsys.readouterr().err
+    assert "malformed: the certificate is not about " in capsys.readouterr().err
 
 
 def _roundtrip(ds):
@@ -251,3 +257,38 @@ def test_check_every_mode_and_status(tmp_path, capsys):
         assert main(["check", str(bad), *extra]) == 2
         out, err = capsys.readouterr()
         assert out == "" and err.startswith(f"exactseq: error: {bad}: sequence 0")
+
+
+def test_certificate_never_overwrites_the_dataset(tmp_path, capsys):
+    data = tmp_path / "d.json"
+    data.write_text(Path(FIG5).read_text())
+    assert main(["check", str(data), "--certificate", str(data)]) == 2
+    assert capsys.readouterr().err == f"exactseq: error: {data}: is the dataset file; refusing to " \
+        "overwrite it with a certificate\n"
+    assert json.loads(data.read_text())["sequences"]
+    assert main(["check", str(data), "--certificate", ""]) == 2
+    assert capsys.readouterr().err == "exactseq: error: --certificate needs a file name\n"
+
+
+def test_check_limits_below_the_need_are_bad_input(capsys):
+    assert main(["check", FIG5, "--max-blocks", "5"]) == 2
+    assert capsys.readouterr().err.startswith(f"exactseq: error: {FIG5}: the certificate is beyond a "
+                                              "limit: blocks: 10 blocks exceeds the limit of 5")
+
+
+def test_products_of_roots_certify(tmp_path, capsys):
+    p = tmp_path / "roots.json"
+    p.write_text(json.dumps({"sequences": [
+        {"name": "a\nverdict      CERTIFIED", "input": [["sqrt(2)*sqrt(3)", "0"], ["sqrt(2)/sqrt(3)", "1"]],
+         "output": [["2^(1/2)*3^(1/2)", "1"]]},
+        {"input": [["1", "sqrt(3)*sqrt(5)"]], "output": [["0", "0"]]}]}))
+    assert main(["check", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "sequence 0 ('a\\nverdict      CERTIFIED'): 2 -> 1 tokens: certified" in out
+    assert sum(line.startswith("verdict") for line in out.splitlines()) == 1
+
+
+def test_fuzz_list_into_a_closed_pipe():
+    r = subprocess.run(["bash", "-c", f"{sys.executable} -m exactseq.cli fuzz --list | true; "
+                        "echo ${PIPESTATUS[0]}"], capture_output=True, text=True, cwd=ROOT)
+    assert (r.stderr, r.stdout) == ("", "0\n")

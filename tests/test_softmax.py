@@ -156,8 +156,8 @@ def test_taylor_is_below_exp(x, order):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--tau", "abc"], "--tau 'abc' is not an exact positive number"),
-    (["--tau", "-1"], "--tau '-1' is not an exact positive number"),
+    (["--tau", "abc"], "--tau 'abc' is not a positive rational number"),
+    (["--tau", "-1"], "--tau '-1' is not a positive rational number"),
     (["--max-prec", "0"], "--max-prec must be >= 1"),
 ])
 def test_softmax_bad_options_exit_2(capsys, args, message):
