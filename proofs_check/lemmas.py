@@ -15,6 +15,9 @@ is "<v, x> lies in the open tube" for a point).  ``G`` provides:
   <u, x> lies in the open interval (lo, hi)), "out" (it misses the open
   interval) or "meets";
 * ``G.iv(u, t)``: an interval (lo, hi) holding <u, x> on the enclosure;
+* ``G.near(u, lo, hi, seqs)``: (j, token) pairs including every token whose
+  enclosure of <u, x> may meet [lo, hi] (all tokens will do; hardmax finds
+  them through a search index, see sparse.py);
 * ``G.box(t)``: per coordinate an interval holding it;
 * ``G.holds(t, p)``: the enclosure holds the point p (for points: t = p);
 * ``G.exact(t)``, ``G.point(t)`` (the point of an exact token) and
@@ -64,17 +67,16 @@ def hat(c, seqs, ff_point, G):
         return _claim("the layer does not send the point to its target")
     side = G.tube(v, s0 - eps, s0 + eps)
     found = False
-    for j, toks in enumerate(seqs):
-        for t in toks:
-            where = side(t)
-            if where == "out":
-                continue
-            if G.holds(t, p):
-                if where != "in":
-                    return _tokens("the enclosure of the moved point leaves the tube")
-                found = True
-            else:
-                return _tokens(f"the tube also holds a token of sequence {j}")
+    for j, t in sorted(G.near(v, s0 - eps, s0 + eps, seqs), key=lambda jt: jt[0]):
+        where = side(t)
+        if where == "out":
+            continue
+        if G.holds(t, p):
+            if where != "in":
+                return _tokens("the enclosure of the moved point leaves the tube")
+            found = True
+        else:
+            return _tokens(f"the tube also holds a token of sequence {j}")
     return None if found else _tokens("the moved point is not a current token")
 
 

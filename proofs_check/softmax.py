@@ -245,6 +245,10 @@ class Balls:
         return interval(u, t)
 
     @staticmethod
+    def near(u, lo, hi, seqs):
+        return [(j, t) for j, toks in enumerate(seqs) for t in toks]
+
+    @staticmethod
     def box(t):
         return [(x - t.r, x + t.r) for x in t.c]
 

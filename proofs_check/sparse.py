@@ -1,0 +1,186 @@
+"""Sparse hardmax evaluation: a layer that can move only a few tokens costs
+only those tokens.
+
+An FF layer with eta = 1 whose units all read one rational row u (every hat
+move is one) is affine on each interval between its cuts -b_k of <u, x>; where
+that affine map is the identity, tokens stay where they are.  So only the
+tokens with <u, x> in the hull of the non-identity intervals can move.
+
+The :class:`State` keeps the current tokens (per sequence, a dict from the
+point's representation to the token) and, for each row u asked about, every
+token sorted by a float reading of <u, x>: fl(N / D) for <u, x> = N / D, which
+CPython rounds correctly.  Rounding is monotone, so lo <= <u, x> <= hi implies
+fl(lo) <= fl(<u, x>) <= fl(hi): a binary search on the readings returns a
+superset of the tokens in [lo, hi] (plus every token whose reading overflows),
+and each of them is then decided exactly as in checker.eval_ff.  The index
+only *finds* tokens; it decides nothing.  The tests compare the result with
+the dense evaluation on random and fuzzed certificates.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from fractions import Fraction
+from operator import itemgetter
+
+
+def reading(pr, t):
+    """fl(<u, x>), correctly rounded, or None if it overflows."""
+    n, d = pr.frac(t)
+    try:
+        return n / d
+    except OverflowError:
+        return None
+
+
+def _fl(q):
+    try:
+        return q.numerator / q.denominator
+    except OverflowError:
+        return float("inf") if q > 0 else float("-inf")
+
+
+class Index:
+    """The tokens of every sequence sorted by their reading on one row."""
+
+    def __init__(self, pr, maps):
+        self.pr, entries, self.loose = pr, [], []
+        for j, m in enumerate(maps):
+            for t in m.values():
+                f = reading(pr, t)
+                if f is None:
+                    self.loose.append((j, t))
+                else:
+                    entries.append((f, j, t))
+        entries.sort(key=itemgetter(0))
+        self.keys = [e[0] for e in entries]
+        self.items = [(e[1], e[2]) for e in entries]
+
+    def find(self, lo, hi):
+        """(j, token) for every token with lo <= <u, x> <= hi, and possibly more
+        (lo, hi exact; None for unbounded)."""
+        a = 0 if lo is None else bisect_left(self.keys, _fl(lo))
+        b = len(self.keys) if hi is None else bisect_right(self.keys, _fl(hi))
+        return self.items[a:b] + self.loose
+
+    def remove(self, j, t):
+        f = reading(self.pr, t)
+        if f is None:
+            self.loose.remove((j, t))
+            return
+        i = bisect_left(self.keys, f)
+        while self.items[i][1] is not t:
+            i += 1
+        del self.keys[i], self.items[i]
+
+    def add(self, j, t):
+        f = reading(self.pr, t)
+        if f is None:
+            self.loose.append((j, t))
+            return
+        i = bisect_right(self.keys, f)
+        self.keys.insert(i, f)
+        self.items.insert(i, (j, t))
+
+
+class State:
+    """The current tokens of every sequence, with search indexes by row."""
+
+    def __init__(self, seqs, tok, key):
+        self.tok, self.key = tok, key
+        self.reset(seqs)
+
+    def reset(self, seqs):
+        self.maps = [{t.key: t for t in toks} for toks in seqs]
+        self.indexes = {}
+
+    def lists(self):
+        return [list(m.values()) for m in self.maps]
+
+    def near(self, pr, lo, hi):
+        if pr not in self.indexes:
+            self.indexes[pr] = Index(pr, self.maps)
+        return self.indexes[pr].find(lo, hi)
+
+    def move(self, moves):
+        """Apply simultaneous moves (j, token, new point): every moved token
+        leaves first, then each lands, merging with a token at the same point."""
+        for j, t, _ in moves:
+            del self.maps[j][t.key]
+            for ix in self.indexes.values():
+                ix.remove(j, t)
+        for j, t, x in moves:
+            m, k = self.maps[j], self.key(x)
+            if k in m:
+                e = m.pop(k)
+                for ix in self.indexes.values():
+                    ix.remove(j, e)
+                new = self.tok(e.x, e.n + t.n)
+            else:
+                new = self.tok(x, t.n)
+            m[k] = new
+            for ix in self.indexes.values():
+                ix.add(j, new)
+
+
+class OneRow:
+    """An FF layer with eta = 1 whose units all read one rational row u.
+
+    On activation pattern S the layer is x + M_S x + c_S with
+    M_S = sum_S W_k u^T = w_S u^T (all units share u), so
+    FF(x) = x + <u, x> w_S + c_S, w_S = sum_S W_k, c_S = sum_S W_k b_k:
+    an exact identity that needs d products instead of d^2."""
+
+    def __init__(self, ff, pr):
+        eta, U, self.b, W = ff
+        self.pr, self.d, self.w = pr, len(W), len(U)
+        self.cols = [tuple(W[i][k] for i in range(self.d)) for k in range(self.w)]
+        self.maps = {}
+        self.prepared = pr.cuts([-bk for bk in self.b])
+
+    def affine(self, S):
+        """(w_S or None if zero, c_S or None if zero)."""
+        if S not in self.maps:
+            zero = Fraction(0)
+            w = tuple(sum((self.cols[k][i] for k in S), zero) for i in range(self.d))
+            c = tuple(sum((self.cols[k][i] * self.b[k] for k in S), zero) for i in range(self.d))
+            self.maps[S] = (w if any(w) else None, c if any(c) else None)
+        return self.maps[S]
+
+    def image(self, t):
+        """FF of token t (exact), or None when the layer leaves it in place."""
+        S = tuple(k for k, sg in enumerate(self.pr.signs(t, self.prepared)) if sg > 0)
+        w, c = self.affine(S)
+        if w is None and c is None:
+            return None
+        x = t.x
+        if w is not None:
+            p = self.pr.value(t)
+            x = tuple(xi + p * wi for xi, wi in zip(x, w))
+        if c is not None:
+            x = tuple(xi + ci for xi, ci in zip(x, c))
+        return x
+
+    def apply(self, state):
+        """Move, in ``state``, exactly the tokens this layer moves."""
+        cuts = sorted({-bk for bk in self.b})
+        moving = []
+        for i in range(len(cuts) + 1):   # on (cuts[i-1], cuts[i]] the active units have cut <= cuts[i-1]
+            lo, hi = (None if i == 0 else cuts[i - 1]), (None if i == len(cuts) else cuts[i])
+            S = tuple(k for k in range(self.w) if lo is not None and -self.b[k] <= lo)
+            if self.affine(S) != (None, None):
+                moving.append((lo, hi))
+        if not moving:
+            return
+        moves = []
+        for j, t in state.near(self.pr, moving[0][0], moving[-1][1]):
+            x = self.image(t)
+            if x is not None:
+                moves.append((j, t, x))
+        state.move(moves)
+
+
+def is_one_row(ff, key):
+    """Is this an FF layer with eta = 1 and every unit on one rational row?"""
+    eta, U, b, W = ff
+    return (bool(U) and type(eta) is Fraction and eta == 1 and type(U[0][0]) is Fraction
+            and len({key(u) for u in U}) == 1)
