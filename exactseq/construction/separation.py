@@ -41,8 +41,10 @@ def separate(seqs, d, tube=TUBE_HARDMAX):
     blocks = []
     if not overlapping_pairs(seqs):
         return blocks, seqs
+    earlier = set(seqs[0])             # the tokens of seqs[:k], kept up to date
     for k in range(1, len(seqs)):
-        earlier = set().union(*map(set, seqs[:k]))
+        if k > 1:
+            earlier |= set(seqs[k - 1])
         Xk = set(seqs[k])
         if not Xk & earlier:
             continue
