@@ -67,11 +67,38 @@ class Tok:
     denominators; over a field, the coefficient tuples (distinct keys are
     proven distinct numbers by :func:`merge`).
     """
-    __slots__ = ("x", "n", "key", "memo")
+    __slots__ = ("_x", "n", "key", "memo")
 
     def __init__(self, x, n):
-        self.x, self.n, self.memo = x, n, {}
+        self._x, self.n, self.memo = x, n, {}
         self.key = key(x)
+
+    @classmethod
+    def from_key(cls, k, n):
+        """The rational token nums / den from its canonical key (den, nums)."""
+        t = cls.__new__(cls)
+        t._x, t.n, t.memo, t.key = None, n, {}, k
+        return t
+
+    @property
+    def x(self):
+        if self._x is None:
+            den, nums = self.key
+            self._x = tuple(Fraction(v, den) for v in nums)
+        return self._x
+
+
+def translate(k, v):
+    """The canonical key of nums/den + vn/vd for keys k = (den, nums), v = (vd, vn):
+    over the common denominator D the lcm of the reduced coordinate denominators
+    is D / gcd(D, n_1, ..., n_d)."""
+    den, nums = k
+    vd, vn = v
+    D = den * vd // math.gcd(den, vd)
+    a, b = D // den, D // vd
+    n = [x * a + y * b for x, y in zip(nums, vn)]
+    g = math.gcd(D, *n)
+    return (D // g, tuple(x // g for x in n)) if g > 1 else (D, tuple(n))
 
 
 def key(x):
@@ -91,11 +118,14 @@ def merge(toks):
     Over a field, points with different representations are then proven to be
     different numbers (numbers.prove_distinct), so one point is one token."""
     out = {}
-    for t in toks:
-        if t.key in out:
-            out[t.key].n += t.n
+    for t in toks:          # tokens are never changed in place: a merge makes a new one
+        e = out.get(t.key)
+        if e is None:
+            out[t.key] = t
+        elif type(t.key[0]) is int:
+            out[t.key] = Tok.from_key(t.key, e.n + t.n)
         else:
-            out[t.key] = Tok(t.x, t.n)
+            out[t.key] = Tok(t.x, e.n + t.n)
     if len(out) > 1 and isinstance(t.x[0], K):
         prove_distinct([t.x for t in out.values()])
     return list(out.values())
@@ -287,13 +317,18 @@ def eval_sa(sa, seqs, cache):
         sets = argmaxes(A, toks, cache)
         avgs = {}
         new = []
+        # rational tokens with rho = 1 (a translation) or rho = 0: integer keys only
+        fast = type(rho) is Fraction and rho in (0, 1) and type(toks[0].x[0]) is Fraction
         for t, C in zip(toks, sets):
             if C not in avgs:
                 tot = sum(toks[j].n for j in C)
                 avg = tuple(sum((toks[j].x[i] * toks[j].n for j in C), 0 * t.x[i]) / tot
                             for i in range(len(t.x)))
-                avgs[C] = apply_mat(V, avg)
-            new.append(Tok(tuple(rho * a + v for a, v in zip(t.x, avgs[C])), t.n))
+                avgs[C] = key(apply_mat(V, avg)) if fast else apply_mat(V, avg)
+            if not fast:
+                new.append(Tok(tuple(rho * a + v for a, v in zip(t.x, avgs[C])), t.n))
+            else:
+                new.append(Tok.from_key(translate(t.key, avgs[C]) if rho else avgs[C], t.n))
         out.append(merge(new))
         # unique maximiser: one index, i.e. one point of multiplicity one
         unique.append(all(len(C) == 1 and toks[C[0]].n == 1 for C in sets))
