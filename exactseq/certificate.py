@@ -85,9 +85,14 @@ def field_obj(ds):
 
 
 def versions():
+    """Versions for the record (sympy's from its metadata: importing it costs 0.3 s)."""
     import platform
-    import sympy
-    return {"exactseq": __version__, "python": platform.python_version(), "sympy": sympy.__version__}
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        sym = version("sympy")
+    except PackageNotFoundError:   # pragma: no cover - sympy is a dependency
+        sym = "unknown"
+    return {"exactseq": __version__, "python": platform.python_version(), "sympy": sym}
 
 
 def build(ds, construction, attention="hardmax", tau=None, order=None):

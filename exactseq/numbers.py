@@ -581,6 +581,18 @@ def intform(point):
     return den, tuple(c.numerator * (den // c.denominator) for c in point)
 
 
+def translate_key(k, v):
+    """intform of nums/den + vn/vd for k = (den, nums), v = (vd, vn): over the common
+    denominator D the lcm of the reduced denominators is D / gcd(D, n_1, ..., n_d)."""
+    den, nums = k
+    vd, vn = v
+    D = den * vd // math.gcd(den, vd)
+    a, b = D // den, D // vd
+    n = [x * a + y * b for x, y in zip(nums, vn)]
+    g = math.gcd(D, *n)
+    return (D // g, tuple(x // g for x in n)) if g > 1 else (D, tuple(n))
+
+
 def dot(u, x):
     """Exact inner product of two equal-length tuples of scalars."""
     if type(x[0]) is Fraction and type(u[0]) is Fraction:

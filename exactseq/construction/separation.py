@@ -15,7 +15,8 @@ from __future__ import annotations
 from fractions import Fraction
 from itertools import combinations
 
-from ..numbers import dot, floor_of, lower_bound, sign, simplest_in, upper_bound
+from ..numbers import (dot, floor_of, intform, lower_bound, sign, simplest_in, translate_key,
+                       upper_bound)
 from .common import (ONE, SA, TUBE_HARDMAX, Block, ConstructionError, Mat, hat_ff, hat_claim,
                      injective_direction, moment, shift_ff, tube_eps)
 from ..model import identity_ff
@@ -209,17 +210,32 @@ def _lambdas():
         n += 1
 
 
+def _translated(cur, leaders, lam):
+    return [[tuple(xi + lam * li for xi, li in zip(x, leaders[j])) for x in X]
+            for j, X in enumerate(cur)]
+
+
 def _choose_lambda(before, cur, leaders):
-    """lambda such that pairs with distinct leaders end disjoint, the rest keep status."""
+    """lambda such that pairs with distinct leaders end disjoint, the rest keep status.
+
+    Rational points are tried on integer keys (intform), which hash fast; the
+    translated Fractions are built once, for the lambda chosen."""
     before_pairs = overlapping_pairs(before)
     N = len(cur)
+    rational = all(type(c) is Fraction for X in cur for x in X for c in x)
+    keys = [[intform(x) for x in X] for X in cur] if rational else None
     for lam, _ in zip(_lambdas(), range(1000)):
-        new = [[tuple(xi + lam * li for xi, li in zip(x, leaders[j])) for x in X]
-               for j, X in enumerate(cur)]
+        if rational:
+            shifts = [intform(tuple(lam * li for li in leaders[j])) for j in range(N)]
+            new = [[translate_key(k, shifts[j]) for k in X] for j, X in enumerate(keys)]
+        else:
+            new = _translated(cur, leaders, lam)
         after = overlapping_pairs(new)
         # equal leaders translate both sequences alike, so their relation is kept;
         # otherwise lambda must avoid the finitely many values that make them meet
         good = all(leaders[i] == leaders[j] and (i, j) in before_pairs for (i, j) in after)
         if good and len({frozenset(X) for X in new}) == N:
+            if rational:
+                new = [[tuple(Fraction(v, k[0]) for v in k[1]) for k in X] for X in new]
             return lam, new
     raise ConstructionError("no admissible lambda found")
