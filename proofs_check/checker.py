@@ -88,19 +88,6 @@ class Tok:
         return self._x
 
 
-def translate(k, v):
-    """The canonical key of nums/den + vn/vd for keys k = (den, nums), v = (vd, vn):
-    over the common denominator D the lcm of the reduced coordinate denominators
-    is D / gcd(D, n_1, ..., n_d)."""
-    den, nums = k
-    vd, vn = v
-    D = den * vd // math.gcd(den, vd)
-    a, b = D // den, D // vd
-    n = [x * a + y * b for x, y in zip(nums, vn)]
-    g = math.gcd(D, *n)
-    return (D // g, tuple(x // g for x in n)) if g > 1 else (D, tuple(n))
-
-
 def key(x):
     """The representation of a point, for hashing (see :class:`Tok`)."""
     if type(x[0]) is Fraction:
@@ -328,7 +315,7 @@ def eval_sa(sa, seqs, cache):
             if not fast:
                 new.append(Tok(tuple(rho * a + v for a, v in zip(t.x, avgs[C])), t.n))
             else:
-                new.append(Tok.from_key(translate(t.key, avgs[C]) if rho else avgs[C], t.n))
+                new.append(Tok.from_key(sparse.translate(t.key, avgs[C]) if rho else avgs[C], t.n))
         out.append(merge(new))
         # unique maximiser: one index, i.e. one point of multiplicity one
         unique.append(all(len(C) == 1 and toks[C[0]].n == 1 for C in sets))
@@ -543,7 +530,7 @@ def check(cert, progress=None, limits=DEFAULT):
     bound = 2 * sum_m + 2 * N + 1
     prescan(blocks, bound, 4, limits, "2 sum m + 2N + 1")
     cache = {}
-    state = sparse.State([[Tok(x, 1) for x in X] for X, _ in pairs], Tok, key)
+    state = sparse.State([[Tok(x, 1) for x in X] for X, _ in pairs], Tok.from_key)
     G = Points(cache, state)
     width, params, claims_ok = 0, 0, {}
     for k, blk in enumerate(blocks, 1):
@@ -560,8 +547,7 @@ def check(cert, progress=None, limits=DEFAULT):
         one = sparse.OneRow(ff_t, proj(cache, U[0])) if sparse.is_one_row(ff_t, key) else None
         if one:
             def ff_point(p):
-                x = one.image(Tok(p, 1))
-                return p if x is None else x
+                return one.image(Tok(p, 1))
         else:
             def ff_point(p):
                 return eval_ff(ff_t, [[Tok(p, 1)]], cache)[0][0].x

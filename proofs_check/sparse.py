@@ -18,6 +18,7 @@ the dense evaluation on random and fuzzed certificates.
 """
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from fractions import Fraction
 from operator import itemgetter
@@ -83,10 +84,11 @@ class Index:
 
 
 class State:
-    """The current tokens of every sequence, with search indexes by row."""
+    """The current tokens of every sequence (rational data), with search indexes
+    by row.  ``from_key(k, n)`` makes the token with canonical key k."""
 
-    def __init__(self, seqs, tok, key):
-        self.tok, self.key = tok, key
+    def __init__(self, seqs, from_key):
+        self.from_key = from_key
         self.reset(seqs)
 
     def reset(self, seqs):
@@ -102,24 +104,42 @@ class State:
         return self.indexes[pr].find(lo, hi)
 
     def move(self, moves):
-        """Apply simultaneous moves (j, token, new point): every moved token
-        leaves first, then each lands, merging with a token at the same point."""
+        """Apply simultaneous moves (j, token, key of its new point): every moved
+        token leaves first, then each lands, merging with a token at the same point."""
         for j, t, _ in moves:
             del self.maps[j][t.key]
             for ix in self.indexes.values():
                 ix.remove(j, t)
-        for j, t, x in moves:
-            m, k = self.maps[j], self.key(x)
+        for j, t, k in moves:
+            m = self.maps[j]
+            n = t.n
             if k in m:
                 e = m.pop(k)
                 for ix in self.indexes.values():
                     ix.remove(j, e)
-                new = self.tok(e.x, e.n + t.n)
-            else:
-                new = self.tok(x, t.n)
-            m[k] = new
+                n += e.n
+            new = m[k] = self.from_key(k, n)
             for ix in self.indexes.values():
                 ix.add(j, new)
+
+
+def translate(k, v):
+    """The canonical key of nums/den + vn/vd for k = (den, nums) canonical and any
+    exact (vd, vn): over the common denominator D the lcm of the reduced
+    coordinate denominators is D / gcd(D, n_1, ..., n_d)."""
+    den, nums = k
+    vd, vn = v
+    D = den * vd // math.gcd(den, vd)
+    a, b = D // den, D // vd
+    n = [x * a + y * b for x, y in zip(nums, vn)]
+    g = math.gcd(D, *n)
+    return (D // g, tuple(x // g for x in n)) if g > 1 else (D, tuple(n))
+
+
+def intvec(v):
+    """(D, integers) with v = integers / D, for a tuple of Fractions."""
+    D = math.lcm(*(x.denominator for x in v))
+    return D, [x.numerator * (D // x.denominator) for x in v]
 
 
 class OneRow:
@@ -128,7 +148,8 @@ class OneRow:
     On activation pattern S the layer is x + M_S x + c_S with
     M_S = sum_S W_k u^T = w_S u^T (all units share u), so
     FF(x) = x + <u, x> w_S + c_S, w_S = sum_S W_k, c_S = sum_S W_k b_k:
-    an exact identity that needs d products instead of d^2."""
+    an exact identity that needs d products instead of d^2, done here on
+    integers over one denominator."""
 
     def __init__(self, ff, pr):
         eta, U, self.b, W = ff
@@ -138,27 +159,38 @@ class OneRow:
         self.prepared = pr.cuts([-bk for bk in self.b])
 
     def affine(self, S):
-        """(w_S or None if zero, c_S or None if zero)."""
+        """(w_S or None if zero, c_S or None if zero), each as (D, integers)."""
         if S not in self.maps:
             zero = Fraction(0)
             w = tuple(sum((self.cols[k][i] for k in S), zero) for i in range(self.d))
             c = tuple(sum((self.cols[k][i] * self.b[k] for k in S), zero) for i in range(self.d))
-            self.maps[S] = (w if any(w) else None, c if any(c) else None)
+            self.maps[S] = (intvec(w) if any(w) else None, intvec(c) if any(c) else None)
         return self.maps[S]
 
-    def image(self, t):
-        """FF of token t (exact), or None when the layer leaves it in place."""
+    def image_key(self, t):
+        """The key of FF(t) (exact), or None when the layer leaves t in place:
+        x + (N w_n cd + c_n Dp wd) / (Dp wd cd) for <u, x> = N / Dp,
+        w = w_n / wd and c = c_n / cd."""
         S = tuple(k for k, sg in enumerate(self.pr.signs(t, self.prepared)) if sg > 0)
         w, c = self.affine(S)
         if w is None and c is None:
             return None
-        x = t.x
-        if w is not None:
-            p = self.pr.value(t)
-            x = tuple(xi + p * wi for xi, wi in zip(x, w))
-        if c is not None:
-            x = tuple(xi + ci for xi, ci in zip(x, c))
-        return x
+        if w is None:
+            return translate(t.key, c)
+        N, Dp = self.pr.frac(t)
+        wd, wn = w
+        if c is None:
+            return translate(t.key, (Dp * wd, [N * x for x in wn]))
+        cd, cn = c
+        a, b = N * cd, Dp * wd
+        return translate(t.key, (Dp * wd * cd, [x * a + y * b for x, y in zip(wn, cn)]))
+
+    def image(self, t):
+        """FF of token t as a point."""
+        k = self.image_key(t)
+        if k is None:
+            return t.x
+        return tuple(Fraction(v, k[0]) for v in k[1])
 
     def apply(self, state):
         """Move, in ``state``, exactly the tokens this layer moves."""
@@ -173,9 +205,9 @@ class OneRow:
             return
         moves = []
         for j, t in state.near(self.pr, moving[0][0], moving[-1][1]):
-            x = self.image(t)
-            if x is not None:
-                moves.append((j, t, x))
+            k = self.image_key(t)
+            if k is not None:
+                moves.append((j, t, k))
         state.move(moves)
 
 

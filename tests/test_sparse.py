@@ -21,7 +21,7 @@ def run_both(cert, shift=Fraction(0)):
     nums, d, pairs, blocks = ck.start(cert, DEFAULT)
     cache = {}
     dense = [[ck.Tok(x, 1) for x in X] for X, _ in pairs]
-    state = sparse.State([list(s) for s in dense], ck.Tok, ck.key)
+    state = sparse.State([list(s) for s in dense], ck.Tok.from_key)
     moved = 0
     for k, blk in enumerate(blocks, 1):
         _, (eta, U, b, W), sa, _ = ck.read_block(blk, k, nums, d)
@@ -39,7 +39,7 @@ def run_both(cert, shift=Fraction(0)):
     return moved
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(datasets(max_sequences=4, max_pool=8), st.sampled_from([0, Fraction(1, 3), Fraction(-2), Fraction(7, 2)]))
 def test_sparse_equals_dense(obj, shift):
     cert = certify(obj)[2]
