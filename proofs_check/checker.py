@@ -240,6 +240,12 @@ def argmaxes(A, toks, cache):
     kind = A[0]
     if kind == "zero" or (kind in ("scalar", "rank1") and sgn(A[1]) == 0):
         return [every] * n
+    if kind == "rank1" and pr_rational(A[2], toks):
+        _, c, a = A
+        fr = [proj(cache, a).frac(t) for t in toks]      # <a, x_j> = n_j / d_j, d_j > 0
+        hi, lo = extreme_set(fr, 1), extreme_set(fr, -1)
+        s = sgn(c)
+        return [hi if s * n > 0 else lo if s * n < 0 else every for n, _ in fr]
     if kind == "rank1":
         _, c, a = A
         pr = proj(cache, a)
@@ -259,6 +265,20 @@ def argmaxes(A, toks, cache):
         q = tuple(dot(r, ti.x) for r in M)
         res.append(max_set([dot(q, tj.x) for tj in toks]))
     return res
+
+
+def pr_rational(u, toks):
+    return type(u[0]) is Fraction and type(toks[0].key[0]) is int
+
+
+def extreme_set(fr, s):
+    """Indices j maximising s * n_j / d_j (s = +1 or -1, every d_j > 0), by
+    cross-multiplication."""
+    bn, bd = fr[0]
+    for n, d in fr[1:]:
+        if s * (n * bd - bn * d) > 0:
+            bn, bd = n, d
+    return tuple(j for j, (n, d) in enumerate(fr) if n * bd == bn * d)
 
 
 def max_set(vals):

@@ -48,3 +48,13 @@ def test_float_order_reversed_by_rounding():
     assert sum(a * b for a, b in zip(x, y1)) > sum(a * b for a, b in zip(x, y2))
     assert float(y2[0]) + float(y2[1]) > float(y1[0]) + float(y1[1])
     assert gram_argmax([key(p) for p in (x, y1, y2)], 1)[0] == (1,)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(-50, 50), st.integers(1, 12)), min_size=1, max_size=15),
+       st.sampled_from([1, -1]))
+def test_extreme_set_is_exact(fr, s):
+    from proofs_check.checker import extreme_set
+    vals = [s * Fraction(n, d) for n, d in fr]
+    best = max(vals)
+    assert extreme_set(fr, s) == tuple(j for j, v in enumerate(vals) if v == best)
