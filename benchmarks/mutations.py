@@ -75,6 +75,9 @@ def hostile():
 
 
 def main(argv):
+    if "-h" in argv or "--help" in argv:
+        print(__doc__.strip())
+        return 0
     stride = None
     if "--stride" in argv:
         i = argv.index("--stride")

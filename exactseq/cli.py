@@ -352,7 +352,7 @@ def _check_softmax(ds, args, progress, limits):
         "verdict": verdict, "attention": "softmax",
         "dataset": {"file": args.file, "N": ds.N, "d": ds.dim,
                     "sum_n": sum(len(p.input) for p in ds.pairs), "sum_m": ds.sum_m, "field": None},
-        "tau": str(tau) if summary else None, "order": summary["order"] if summary else None,
+        "tau": str(tau) if summary else (tried[-1]["tau"] if tried else None), "order": summary["order"] if summary else None,
         "tau0_search": args.find_tau0, "tried": tried,
         "blocks": len(cons.blocks) if cons else None,
         "block_bound": 2 * ds.sum_m + 3 * ds.N,

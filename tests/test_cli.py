@@ -195,7 +195,7 @@ def test_unknown_is_exit_3_everywhere(softmax_cert, tmp_path, capsys):
     assert r.returncode == 3 and r.stdout.startswith("UNKNOWN: ") and "internal error" not in r.stdout
     status = main(["check", FIG5, "--attention", "softmax", "--tau", "6", "--max-prec", "4", "--json"])
     rep = json.loads(capsys.readouterr().out)
-    assert (status, rep["verdict"]) == (3, "unknown") and rep["reason"]
+    assert (status, rep["verdict"], rep["tau"]) == (3, "unknown", "6") and rep["reason"]
     assert main(["check", FIG5, "--attention", "softmax", "--tau", "6", "--max-prec", "4"]) == 3
     assert "verdict      UNKNOWN: " in capsys.readouterr().out
 
