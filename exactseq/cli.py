@@ -401,7 +401,9 @@ def _softmax_report(r):
         lines += [f"blocks       {r['blocks']} (bound 2 sum m + 3N = {r['block_bound']}): {ph} "
                   f"(collapse = softmax attention + saturating layer)",
                   f"FF width     {r['width']}; parameters {r['parameters']} non-zero"]
-    if r["tau"]:
+    if r["tau"] and r["verdict"] != "certified":
+        lines.append(f"temperature  tau = {r['tau']} (the last one tried)")
+    elif r["tau"]:
         lines.append(f"temperature  tau = {r['tau']}" + (" (largest found by bisection)" if r["tau0_search"] else "")
                      + f"; weight bounds from exp(x) >= sum_(i<={r['order']}) x^i/i!")
         lines.append("lemmas       " + ", ".join(f"{k} {v}" for k, v in r["claims_checked"].items())
