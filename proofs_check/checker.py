@@ -50,9 +50,10 @@ from operator import mul
 from . import lemmas, sparse
 from .filters import gram_argmax
 from .limits import DEFAULT
-from .numbers import K, Malformed, Numbers, Rejected, Unknown, _need, prove_distinct, sgn
+from .numbers import Malformed, Numbers, Rejected, Unknown, _need, prove_distinct, sgn
 
 SCHEMA_VERSION = 1
+HARDMAX_CLAIMS = {"hat", "leaders", "disjoint", "collapse", "counts"}
 _PHASE = re.compile(r"[A-Za-z0-9_. -]{0,40}")   # phase names quoted in messages: nothing that could forge a line
 
 __all__ = ["check", "Rejected", "Malformed", "Unknown", "SCHEMA_VERSION"]
@@ -113,7 +114,7 @@ def merge(toks):
             out[t.key] = Tok.from_key(t.key, e.n + t.n)
         else:
             out[t.key] = Tok(t.x, e.n + t.n)
-    if len(out) > 1 and isinstance(t.x[0], K):
+    if len(out) > 1 and type(t.key[0]) is not int:     # over a field
         prove_distinct([t.x for t in out.values()])
     return list(out.values())
 
@@ -156,7 +157,7 @@ class Proj:
         return r
 
     def value(self, t):
-        if self.rat and isinstance(t.x[0], Fraction):
+        if self.rat and type(t.key[0]) is int:       # rational token (x is built lazily)
             return Fraction(*self.frac(t))
         return dot(self.u, t.x)
 
@@ -168,7 +169,7 @@ class Proj:
 
     def signs(self, t, cuts):
         """Sign of <u, x> - c for each prepared threshold c; one inner product for all."""
-        if self.rat and cuts and type(cuts[0]) is tuple and type(t.x[0]) is Fraction:
+        if self.rat and cuts and type(cuts[0]) is tuple and type(t.key[0]) is int:
             n, d = t.memo.get(self) or self.frac(t)
             out = []
             for cn, cd in cuts:
@@ -255,7 +256,7 @@ def argmaxes(A, toks, cache):
                 for i in range(n)]
     if kind == "scalar":
         s = sgn(A[1])
-        if isinstance(toks[0].x[0], Fraction):
+        if type(toks[0].key[0]) is int:          # rational tokens
             return gram_argmax([t.key for t in toks], s)
         rows = [[dot(ti.x, tj.x) for tj in toks] for ti in toks]
         return [max_set([v * s for v in r]) for r in rows]
@@ -325,7 +326,7 @@ def eval_sa(sa, seqs, cache):
         avgs = {}
         new = []
         # rational tokens with rho = 1 (a translation) or rho = 0: integer keys only
-        fast = type(rho) is Fraction and rho in (0, 1) and type(toks[0].x[0]) is Fraction
+        fast = type(rho) is Fraction and rho in (0, 1) and type(toks[0].key[0]) is int
         for t, C in zip(toks, sets):
             if C not in avgs:
                 tot = sum(toks[j].n for j in C)
@@ -559,47 +560,38 @@ def check(cert, progress=None, limits=DEFAULT):
         params += sum(1 for x in (eta, rho, *b, *(c for r in U for c in r), *(c for r in W for c in r))
                       if sgn(x) != 0) + _mat_params(A) + _mat_params(V)
         ff_t = (eta, U, b, W)
-        kinds = {c["kind"] for c in claims}
-        if kinds - {"hat", "leaders", "disjoint", "collapse", "counts"}:
-            bad = sorted(kinds - {"hat", "leaders", "disjoint", "collapse", "counts"}, key=str)[0]
-            raise Malformed(f"{where}: claim {bad!r} is not checked in hardmax mode")
-        errors = []
-        one = sparse.OneRow(ff_t, proj(cache, U[0])) if sparse.is_one_row(ff_t, key) else None
-        if one:
-            def ff_point(p):
-                return one.image(Tok(p, 1))
-        else:
-            def ff_point(p):
-                return eval_ff(ff_t, [[Tok(p, 1)]], cache)[0][0].x
-        for c in claims:          # hat claims are about the tokens entering the block
-            if c["kind"] == "hat":
-                errors.append((c, lemmas.hat(c, None, ff_point, G)))
-        if not errors or not any(e for _, e in errors):
-            if one:
-                one.apply(state)
-            elif U:
-                state.reset(eval_ff(ff_t, state.lists(), cache))
-            elif eta != 1:
-                state.reset(eval_ff(ff_t, state.lists(), cache))
-            mid = state.lists() if kinds & {"leaders", "collapse"} else None
-            unique = [None] * len(pairs)
-            if not (mat_is_zero(V) and rho == 1):
-                new, unique = eval_sa((rho, A, V), state.lists(), cache)
-                state.reset(new)
-            for c in claims:
-                kind = c["kind"]
-                if kind == "leaders":
-                    errors.append((c, lemmas.leaders(c, mid, G)))
-                elif kind == "collapse":
-                    errors.append((c, lemmas.collapse(c, mid, [u is True for u in unique], d, G)))
-                elif kind == "disjoint":
-                    errors.append((c, lemmas.disjoint(state.lists(), G)))
-                elif kind == "counts":
-                    errors.append((c, lemmas.counts(c, state.lists(), G)))
-        for c, err in errors:
+        unknown = {c["kind"] for c in claims} - HARDMAX_CLAIMS
+        if unknown:
+            raise Malformed(f"{where}: claim {sorted(unknown, key=str)[0]!r} is not checked in hardmax mode")
+
+        def judge(c, err):
             if err:
                 raise Rejected(f"{where}: {c['kind']}: {err[1]}")
             claims_ok[c["kind"]] = claims_ok.get(c["kind"], 0) + 1
+
+        one = sparse.OneRow(ff_t, proj(cache, U[0])) if sparse.is_one_row(ff_t, key) else None
+        for c in claims:          # hat claims are about the tokens entering the block
+            if c["kind"] == "hat":
+                judge(c, lemmas.hat(c, None, one.image_point if one else
+                                    lambda p: eval_ff(ff_t, [[Tok(p, 1)]], cache)[0][0].x, G))
+        if one:
+            one.apply(state)
+        elif U or eta != 1:
+            state.reset(eval_ff(ff_t, state.lists(), cache))
+        mid = state.lists() if any(c["kind"] in ("leaders", "collapse") for c in claims) else None
+        unique = [None] * len(pairs)
+        if not (mat_is_zero(V) and rho == 1):
+            new, unique = eval_sa((rho, A, V), state.lists(), cache)
+            state.reset(new)
+        for c in claims:
+            kind = c["kind"]
+            if kind == "leaders":
+                judge(c, lemmas.leaders(c, mid, G))
+            elif kind == "collapse":
+                judge(c, lemmas.collapse(c, mid, [u is True for u in unique], d, G))
+            elif kind in ("disjoint", "counts"):
+                after = state.lists()
+                judge(c, lemmas.disjoint(after, G) if kind == "disjoint" else lemmas.counts(c, after, G))
         if progress:
             progress(k, len(blocks))
     seqs = state.lists()

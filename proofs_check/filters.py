@@ -18,7 +18,10 @@ Token j is x_j = nums_j / den_j (integers).  u = 2^-53.
   |s^_ij - s_ij| <= ((1 + u)^3 (1 + g) - 1) sum_k |x_ik x_jk|, g = (d-1) u / (1 - (d-1) u),
   which is below 1.01 (d + 3) u sum_k |x_ik x_jk|.
 * sum_k |x_ik x_jk| <= |x_i| |x_j| (Cauchy-Schwarz), and the float norms
-  n^_i = sqrt(fl(sum x^_ik^2)) satisfy |x_i| <= 1.01 n^_i.
+  n^_i = fl(sqrt(fl(sum x^_ik^2))) satisfy |x_i| <= 1.01 n^_i: the sum of
+  squares is within (d + 2) u of |x^_i|^2 (no underflow: squares >= 2^-1000),
+  x^ within u of x, and IEEE 754 sqrt is correctly rounded (math.sqrt), so
+  the relative error of n^_i is below (d + 4) u, far below 1%.
 * So e_ij = 2 (d + 3) u n^_i n^_j bounds the error, and with M = max_j n^_j,
   E_i = 4 (d + 3) u n^_i M >= 2 e_ij for all j.
 * If fl(s^_ij) < fl(s^_ib - E_i) for the float best b, then s_ij < s_ib: the

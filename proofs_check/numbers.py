@@ -280,9 +280,6 @@ class K:
             return K(self.f, tuple(a / o for a in self.c))
         return self * o.inverse()
 
-    def __rtruediv__(self, o):
-        return self.inverse() * o
-
     def inverse(self):
         """1/c: solve (multiplication by c) y = 1 by fraction-free (Bareiss) elimination
         over the integers (cubic in k with bounded integer growth)."""
@@ -310,10 +307,6 @@ class K:
         oc = self._o(o)
         return oc == self.c or self.f.sign(tuple(a - b for a, b in zip(self.c, oc))) == 0
 
-    def __ne__(self, o):
-        r = self.__eq__(o)
-        return r if r is NotImplemented else not r
-
     def __hash__(self):
         return hash(self.c[0]) if not any(self.c[1:]) else hash(self.c)
 
@@ -331,9 +324,6 @@ class K:
 
     def __ge__(self, o):
         return (self - o).sign() >= 0
-
-    def __abs__(self):
-        return -self if self.sign() < 0 else self
 
     def bits(self):
         return max(max(abs(x.numerator).bit_length(), x.denominator.bit_length()) for x in self.c)

@@ -34,6 +34,9 @@ def reading(pr, t):
 
 
 def _fl(q):
+    """fl(q), correctly rounded; beyond the float range, +-infinity.  Rounding to
+    the extended reals stays monotone, so the search bounds stay valid (a
+    token whose own reading overflows is kept aside, in ``loose``)."""
     try:
         return q.numerator / q.denominator
     except OverflowError:
@@ -123,6 +126,14 @@ class State:
                 ix.add(j, new)
 
 
+class _Point:
+    """A point seen as a token (key and projection memo) for :meth:`OneRow.image_point`."""
+    __slots__ = ("key", "memo")
+
+    def __init__(self, k):
+        self.key, self.memo = k, {}
+
+
 def translate(k, v):
     """The canonical key of nums/den + vn/vd for k = (den, nums) canonical and any
     exact (vd, vn): over the common denominator D the lcm of the reduced
@@ -185,12 +196,12 @@ class OneRow:
         a, b = N * cd, Dp * wd
         return translate(t.key, (Dp * wd * cd, [x * a + y * b for x, y in zip(wn, cn)]))
 
-    def image(self, t):
-        """FF of token t as a point."""
+    def image_point(self, p):
+        """FF of the point p (a tuple of Fractions)."""
+        den = math.lcm(*(x.denominator for x in p))
+        t = _Point((den, tuple(x.numerator * (den // x.denominator) for x in p)))
         k = self.image_key(t)
-        if k is None:
-            return t.x
-        return tuple(Fraction(v, k[0]) for v in k[1])
+        return tuple(p) if k is None else tuple(Fraction(v, k[0]) for v in k[1])
 
     def apply(self, state):
         """Move, in ``state``, exactly the tokens this layer moves."""
