@@ -16,6 +16,9 @@ from proofs_check import limits as lim
 from . import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD, EXIT_UNKNOWN = 0, 1, 2, 3
+# Modules adding commands: each has ``add_parser(subparsers) -> [command names]``
+# (importing nothing heavy at module level) and ``run(args) -> exit status``.
+PLUGINS = ()
 STATUS = {"certified": EXIT_OK, "verified": EXIT_OK, "failed": EXIT_FAILED, "rejected": EXIT_FAILED,
           "malformed": EXIT_BAD, "unknown": EXIT_UNKNOWN}
 
@@ -152,6 +155,12 @@ def main(argv=None):
                     help="re-run one saved case (a NAME.json file, or a NAME.dataset.json file, "
                     "replayed as a pipeline case)")
 
+    plugins = {}
+    for modname in PLUGINS:   # further commands, each in its own module
+        mod = __import__(f"exactseq.{modname}", fromlist=["add_parser"])
+        for name in mod.add_parser(sub):
+            plugins[name] = mod
+
     for stream in (sys.stdout, sys.stderr):   # names from a dataset never crash the output
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
@@ -164,6 +173,8 @@ def main(argv=None):
             return cmd_check(args)
         if args.command == "fuzz":
             return cmd_fuzz(args)
+        if args.command in plugins:
+            return plugins[args.command].run(args)
         return cmd_verify(args)
     except lim.LimitError as exc:
         return _bad(str(exc))
