@@ -22,7 +22,7 @@ from dataclasses import dataclass, field as _field
 
 from proofs_check.limits import DEFAULT, FloatText, LimitError, parse_int_text, read_json
 
-from .numbers import (Alg, NumberError, RadicalExpr, add_roots, build_field, parse_coordinate,
+from .numbers import (Alg, NumberError, Point, RadicalExpr, add_roots, build_field, parse_coordinate,
                       quote, radical_atoms, to_text)
 
 __all__ = ["DatasetError", "Dataset", "Pair", "load", "from_obj", "canonical_obj"]
@@ -223,8 +223,8 @@ def from_obj(obj, source="<data>", limits=None):
 
     pairs = []
     for name, where, xin, xout in raw_pairs:
-        X = tuple(tuple(conv(c) for c in p) for p in xin)
-        Y = tuple(tuple(conv(c) for c in p) for p in xout)
+        X = tuple(Point(conv(c) for c in p) for p in xin)
+        Y = tuple(Point(conv(c) for c in p) for p in xout)
         for key, pts in (("input", X), ("output", Y)):
             seen = {}
             for t, p in enumerate(pts):

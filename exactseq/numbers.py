@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import sys
 from fractions import Fraction
 from functools import reduce
 from operator import add, mul, sub, truediv
@@ -572,13 +573,82 @@ def floor_of(x):
 
 
 def intform(point):
-    """(den, nums) with point == nums/den, for a tuple of Fractions."""
+    """(den, nums) with point == nums/den, for a tuple of Fractions (cached on a Point)."""
+    if type(point) is Point:
+        cache = point.__dict__
+        k = cache.get("k")
+        if k is None:
+            k = cache["k"] = _intform(point)
+        return k
+    return _intform(point)
+
+
+def _intform(point):
     den = 1
     for c in point:
         d = c.denominator
         if d != 1 and den % d:
             den = den * d // math.gcd(den, d)
     return den, tuple(c.numerator * (den // c.denominator) for c in point)
+
+
+class Point(tuple):
+    """A token or direction: a tuple of scalars that remembers its hash and, when
+    rational, its integer form ``intform``.  It equals, and hashes as, the plain
+    tuple of the same scalars, so the two mix freely in sets and dicts; the
+    cache only saves recomputing 16 Fraction hashes per lookup."""
+
+    def __hash__(self):
+        cache = self.__dict__
+        h = cache.get("h")
+        if h is None:
+            k = cache.get("k")
+            if k is None and all(type(c) is Fraction for c in self):
+                k = cache["k"] = _intform(self)
+            h = cache["h"] = tuple.__hash__(self) if k is None else _key_hash(k)
+        return h
+
+    @classmethod
+    def from_key(cls, key):
+        """The rational Point nums/den of an integer form (den, nums)."""
+        den, nums = key
+        gcd = math.gcd
+        out = []
+        for n in nums:
+            g = gcd(n, den)
+            out.append(_fraction(n // g, den // g) if g != 1 else _fraction(n, den))
+        p = cls(out)
+        p.__dict__["k"] = key
+        return p
+
+
+_MODULUS = sys.hash_info.modulus
+
+
+def _key_hash(key):
+    """hash(tuple(Fraction(n, den) for n in nums)) with one modular inverse instead
+    of one per coordinate.  A tuple's hash depends only on its items' hashes, and
+    Python hashes n/den to the residue of n * den^-1 modulo the prime M (sign
+    kept, -1 read as -2), which is a value in (-M, M) that an int hashes to
+    itself; so the tuple of those residues hashes as the tuple of Fractions."""
+    den, nums = key
+    if den % _MODULUS == 0:
+        return hash(tuple(Fraction(n, den) for n in nums))
+    dinv = pow(den, -1, _MODULUS)
+    hs = []
+    for n in nums:
+        h = (n % _MODULUS if n >= 0 else -n % _MODULUS) * dinv % _MODULUS
+        if n < 0:
+            h = -2 if h == 1 else -h
+        hs.append(h)
+    return hash(tuple(hs))
+
+
+def _fraction(n, d):
+    """Fraction(n, d) for coprime n and d > 0, without re-normalising."""
+    f = object.__new__(Fraction)
+    f._numerator, f._denominator = n, d
+    return f
 
 
 def translate_key(k, v):
@@ -593,12 +663,21 @@ def translate_key(k, v):
     return (D // g, tuple(x // g for x in n)) if g > 1 else (D, tuple(n))
 
 
+def translate(x, v):
+    """The point x + v (exactly); rational points go through their integer forms."""
+    if type(x[0]) is Fraction and type(v[0]) is Fraction:
+        return Point.from_key(translate_key(intform(x), intform(v)))
+    return Point(a + b for a, b in zip(x, v))
+
+
 def dot(u, x):
     """Exact inner product of two equal-length tuples of scalars."""
     if type(x[0]) is Fraction and type(u[0]) is Fraction:
         ud, un = intform(u)
         xd, xn = intform(x)
-        return Fraction(sum(map(mul, un, xn)), ud * xd)
+        n, d = sum(map(mul, un, xn)), ud * xd
+        g = math.gcd(n, d)
+        return _fraction(n // g, d // g) if g != 1 else _fraction(n, d)
     acc = 0
     for a, b in zip(u, x):
         acc = acc + a * b

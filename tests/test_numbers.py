@@ -1,6 +1,7 @@
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, strategies as st
 
 from exactseq.numbers import (Alg, JsonDecimal, NumberError, RadicalExpr, build_field,
                               parse_coordinate, simplest_in, to_text)
@@ -56,3 +57,24 @@ def test_simplest_in():
     assert simplest_in(Fraction(2), Fraction(5, 2)) == Fraction(7, 3)
     assert simplest_in(Fraction(1, 3), Fraction(1, 2)) == Fraction(2, 5)
     assert to_text(Fraction(-6, 4)) == "-3/2"
+
+
+# ---------------------------------------------------------------- Point: cached hash and integer form
+_M = __import__("sys").hash_info.modulus
+_ints = st.one_of(st.integers(-10**40, 10**40), st.sampled_from([0, 1, -1, _M, -_M, _M - 1, 1 - _M, _M + 1]))
+_dens = st.one_of(st.integers(1, 10**30), st.sampled_from([1, _M, 2 * _M, _M - 1, _M + 1]))
+
+
+@given(st.lists(st.tuples(_ints, _dens), min_size=1, max_size=6))
+def test_point_hashes_equals_and_keys_as_the_plain_tuple(coords):
+    from exactseq.numbers import Point, intform, translate, dot
+    plain = tuple(Fraction(n, d) for n, d in coords)
+    p = Point(plain)
+    assert p == plain and hash(p) == hash(plain) and hash(p) == hash(p)
+    q = Point.from_key(intform(plain))
+    assert q == plain and hash(q) == hash(plain)
+    assert all(type(c) is Fraction and c.denominator > 0 for c in q)
+    assert {p: 1}[plain] == 1 and plain in {q}
+    v = tuple(Fraction(n + 1, d) for n, d in coords)
+    assert translate(q, Point(v)) == tuple(a + b for a, b in zip(plain, v))
+    assert dot(q, Point(v)) == sum(a * b for a, b in zip(plain, v))

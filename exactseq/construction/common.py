@@ -5,7 +5,7 @@ from bisect import bisect_left, insort
 from fractions import Fraction
 
 from ..model import FF, SA, Block, Mat, ZERO, identity_sa
-from ..numbers import dot, lower_bound, simplest_in
+from ..numbers import Point, dot, lower_bound, simplest_in
 
 ONE = Fraction(1)
 
@@ -16,7 +16,7 @@ class ConstructionError(RuntimeError):
 
 def moment(t, d):
     """(1, t, t^2, ..., t^(d-1)): injective on any finite set for all but finitely many t."""
-    return tuple(Fraction(t) ** i for i in range(d))
+    return Point(Fraction(t) ** i for i in range(d))
 
 
 def injective_direction(points, d, avoid_zero=False):

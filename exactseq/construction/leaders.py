@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..numbers import dot, floor_of, sign
+from ..numbers import Point, dot, floor_of, sign, translate
 from .common import ONE, TUBE_HARDMAX, Projections, hat_block, injective_direction, tube_eps
 
 PHASE = "leaders"
@@ -36,7 +36,8 @@ def select_leaders(seqs, outputs, d, tube=TUBE_HARDMAX):
         low = min((x[i] for x in allpts), key=lambda s: s)
         shift.append(Fraction(0) if sign(low) > 0 else Fraction(floor_of(-low) + 1))
     shift = tuple(shift)
-    moved = [[tuple(a + c for a, c in zip(x, shift)) for x in X] for X in seqs]
+    shift = Point(shift)
+    moved = [[translate(x, shift) for x in X] for X in seqs]
     q = Fraction(floor_of(max((c for X in moved for x in X for c in x), key=lambda s: s)) + 1)
 
     forbidden = {y for Y in outputs for y in Y}

@@ -15,7 +15,7 @@ from __future__ import annotations
 from fractions import Fraction
 from itertools import combinations
 
-from ..numbers import (dot, floor_of, intform, lower_bound, sign, simplest_in, translate_key,
+from ..numbers import (Point, dot, translate, floor_of, intform, lower_bound, sign, simplest_in, translate_key,
                        upper_bound)
 from .common import (ONE, SA, TUBE_HARDMAX, Block, ConstructionError, Mat, hat_ff, hat_claim,
                      injective_direction, moment, shift_ff, tube_eps)
@@ -140,7 +140,8 @@ def _block(seqs, d, target, p, tube):
     if sign(low) <= 0:
         c = floor_of(-low / dot(a, a)) + 1
         shift = tuple(c * ai for ai in a)
-        cur = [[tuple(xi + si for xi, si in zip(x, shift)) for x in X] for X in cur]
+        shift = Point(shift)
+        cur = [[translate(x, shift) for x in X] for X in cur]
         leaders = [tuple(li + si for li, si in zip(L, shift)) for L in leaders]
     lam, new = _choose_lambda(seqs, cur, leaders)
     if ff_hat is not None:
@@ -194,7 +195,7 @@ def _perturb(a, seqs, target, p, d):
             spread = 2 * max(upper_bound(abs_(dot(b, x))) for x in X) + 1
             bound = gap / spread if bound is None else min(bound, gap / spread)
         delta = simplest_in(bound / 2, bound) if bound is not None else ONE
-        a2 = tuple(x + delta * y for x, y in zip(a, b))
+        a2 = Point(x + delta * y for x, y in zip(a, b))
         res = ok(a2)
         if res is not None:
             return a2, res
@@ -211,7 +212,7 @@ def _lambdas():
 
 
 def _translated(cur, leaders, lam):
-    return [[tuple(xi + lam * li for xi, li in zip(x, leaders[j])) for x in X]
+    return [[Point(xi + lam * li for xi, li in zip(x, leaders[j])) for x in X]
             for j, X in enumerate(cur)]
 
 
@@ -236,6 +237,6 @@ def _choose_lambda(before, cur, leaders):
         good = all(leaders[i] == leaders[j] and (i, j) in before_pairs for (i, j) in after)
         if good and len({frozenset(X) for X in new}) == N:
             if rational:
-                new = [[tuple(Fraction(v, k[0]) for v in k[1]) for k in X] for X in new]
+                new = [[Point.from_key(k) for k in X] for X in new]
             return lam, new
     raise ConstructionError("no admissible lambda found")
