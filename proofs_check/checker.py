@@ -128,10 +128,16 @@ def dot(u, x):
 
 def proj(cache, u):
     """The :class:`Proj` of row u in this check's cache (so tokens can remember
-    their projections).  The cache belongs to one certificate's check."""
+    their projections).  The cache belongs to one certificate's check.  It is
+    looked up by the row object first (the entry keeps u alive, so its id is
+    not reused), then by the row's representation."""
+    hit = cache.get(id(u))
+    if hit is not None and hit[0] is u:
+        return hit[1]
     k = key(u)
     if k not in cache:
         cache[k] = Proj(u)
+    cache[id(u)] = (u, cache[k])
     return cache[k]
 
 
@@ -376,12 +382,21 @@ class Points:
         return v, v
 
     @staticmethod
-    def box(t):
-        return [(x, x) for x in t.x]
-
-    @staticmethod
     def holds(t, p):
         return t.key == key(p)
+
+    @staticmethod
+    def holders(toks, p):
+        k = key(p)
+        return [i for i, t in enumerate(toks) if t.key == k]
+
+    @staticmethod
+    def in_cube(t, q):
+        if type(t.key[0]) is int and type(q) is Fraction:   # 0 < n_i / den < q, den > 0
+            den, nums = t.key
+            top = q.numerator * den
+            return all(n > 0 and n * q.denominator < top for n in nums)
+        return all(sgn(x) > 0 and sgn(x - q) < 0 for x in t.x)
 
     @staticmethod
     def exact(t):

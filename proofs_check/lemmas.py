@@ -18,8 +18,10 @@ is "<v, x> lies in the open tube" for a point).  ``G`` provides:
 * ``G.near(u, lo, hi, seqs)``: (j, token) pairs including every token whose
   enclosure of <u, x> may meet [lo, hi] (all tokens will do; hardmax finds
   them through a search index, see sparse.py);
-* ``G.box(t)``: per coordinate an interval holding it;
 * ``G.holds(t, p)``: the enclosure holds the point p (for points: t = p);
+  ``G.holders(toks, p)``: the indices i with ``G.holds(toks[i], p)``;
+* ``G.in_cube(t, q)``: every coordinate of the enclosure lies in the open
+  interval (0, q);
 * ``G.exact(t)``, ``G.point(t)`` (the point of an exact token) and
   ``G.key(t)`` and ``G.point_key(p)`` (representations, for hashing);
 * ``G.distinct(points)``: rejects unless points with different
@@ -92,7 +94,7 @@ def leaders(c, seqs, G):
         ivs = [G.iv(a, t) for t in toks]
         if any(sgn(lo) <= 0 for lo, _ in ivs):
             return _tokens(f"sequence {j} has a token with <a, x> <= 0")
-        holders = [i for i, t in enumerate(toks) if G.holds(t, lead)]
+        holders = G.holders(toks, lead)
         if len(holders) != 1 or toks[holders[0]].n != 1:
             return _tokens(f"the leader of sequence {j} is not the unique maximiser")
         top = ivs[holders[0]][0]
@@ -146,14 +148,14 @@ def collapse(c, seqs, attends, d, G):
         if len({G.point_key(l) for l in lead}) != len(lead):
             return _claim(f"sequence {j} lists a leader twice")
         G.distinct(lead)
-        holders = [[tk for tk in toks if G.holds(tk, l)] for l in lead]
+        holders = [[toks[i] for i in G.holders(toks, l)] for l in lead]
         if any(len(h) != 1 or h[0].n != 1 for h in holders):
             return _tokens(f"a leader of sequence {j} is not a token of multiplicity one")
         leaders_ = {id(h[0]) for h in holders}
         if len(leaders_) != len(lead):
             return _tokens(f"a token of sequence {j} holds two leaders")
         for tk in toks:
-            if id(tk) not in leaders_ and not all(sgn(lo) > 0 and sgn(hi - q) < 0 for lo, hi in G.box(tk)):
+            if id(tk) not in leaders_ and not G.in_cube(tk, q):
                 return _tokens(f"a non-leader token of sequence {j} is outside the open cube (0, q)^d")
         if not attends[j]:
             return _tokens(f"a token of sequence {j} has no unique maximiser")

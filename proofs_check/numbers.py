@@ -368,6 +368,7 @@ class Numbers:
 
     def __init__(self, spec, limits=DEFAULT):
         self.field, self.limits, self.roots = None, limits, {}
+        self.short = min(40, limits.max_digits)    # texts this short need no digit count
         if spec is None:
             return
         _need(spec, dict, "field")
@@ -388,6 +389,12 @@ class Numbers:
             self.roots[(base.c, e)] = val
 
     def rat(self, s, where="number"):
+        if type(s) is str and len(s) <= self.short and _RAT.match(s):   # within every limit
+            n, _, d = s.partition("/")
+            if not d:
+                return Fraction(int(n))
+            if d.strip("0"):
+                return Fraction(int(n), int(d))
         if not isinstance(s, str) or not _RAT.match(s):
             raise Malformed(f"{where}: expected a rational \"p\" or \"p/q\", got {_show(s)}")
         n, _, d = s.partition("/")

@@ -256,6 +256,14 @@ class Balls:
     def holds(t, p):
         return max(abs(a - b) for a, b in zip(p, t.c)) <= t.r
 
+    @classmethod
+    def holders(cls, toks, p):
+        return [i for i, t in enumerate(toks) if cls.holds(t, p)]
+
+    @classmethod
+    def in_cube(cls, t, q):
+        return all(lo > 0 and hi < q for lo, hi in cls.box(t))
+
     @staticmethod
     def apart(s, t):
         return max(abs(a - b) for a, b in zip(s.c, t.c)) > s.r + t.r

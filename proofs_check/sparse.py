@@ -167,10 +167,26 @@ class OneRow:
         self.pr, self.d, self.w = pr, len(W), len(U)
         self.cols = [tuple(W[i][k] for i in range(self.d)) for k in range(self.w)]
         self.maps = {}
+        self.ints = all(type(x) is Fraction for x in self.b) and \
+            all(type(x) is Fraction for col in self.cols for x in col)
+        if self.ints:    # every column over one denominator Dw: W_k = colsn[k] / Dw
+            vs = [intvec(col) for col in self.cols]
+            self.Dw = math.lcm(*(D for D, _ in vs))
+            self.colsn = [[x * (self.Dw // D) for x in v] for D, v in vs]
         self.prepared = pr.cuts([-bk for bk in self.b])
 
     def affine(self, S):
-        """(w_S or None if zero, c_S or None if zero), each as (D, integers)."""
+        """(w_S or None if zero, c_S or None if zero), each as (D, integers), not
+        necessarily in lowest terms: w_S = sum_S colsn[k] / Dw and, with
+        b_k = bn_k / bd_k and Db the lcm of the bd_k, c_S = sum_S colsn[k]
+        (bn_k Db / bd_k) / (Dw Db)."""
+        if S not in self.maps and self.ints:
+            cols = [self.colsn[k] for k in S]
+            w = [sum(col[i] for col in cols) for i in range(self.d)]
+            Db = math.lcm(*(self.b[k].denominator for k in S))
+            bs = [self.b[k].numerator * (Db // self.b[k].denominator) for k in S]
+            c = [sum(col[i] * bk for col, bk in zip(cols, bs)) for i in range(self.d)]
+            self.maps[S] = ((self.Dw, w) if any(w) else None, (self.Dw * Db, c) if any(c) else None)
         if S not in self.maps:
             zero = Fraction(0)
             w = tuple(sum((self.cols[k][i] for k in S), zero) for i in range(self.d))
