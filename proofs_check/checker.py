@@ -584,7 +584,7 @@ def check(cert, progress=None, limits=DEFAULT):
                 raise Rejected(f"{where}: {c['kind']}: {err[1]}")
             claims_ok[c["kind"]] = claims_ok.get(c["kind"], 0) + 1
 
-        one = sparse.OneRow(ff_t, proj(cache, U[0])) if sparse.is_one_row(ff_t, key) else None
+        one = sparse.OneRow(ff_t, proj(cache, sparse.row_of(U))) if sparse.is_one_row(ff_t, key) else None
         for c in claims:          # hat claims are about the tokens entering the block
             if c["kind"] == "hat":
                 judge(c, lemmas.hat(c, None, one.image_point if one else

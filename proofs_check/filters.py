@@ -28,7 +28,7 @@ Token j is x_j = nums_j / den_j (integers).  u = 2^-53.
   rounding of the subtraction is at most u (|s^_ib| + E_i) <= 2.1 u n^_i M,
   well inside the slack E_i / 2 - max e_ij >= 2 (d + 3) u n^_i M - ... >= 0 that
   remains after the two errors of E_i / 2 each.
-Every j not discarded is compared exactly: s_ij = (nums_i . nums_j) / (den_i den_j),
+Negating a float (sign = -1) is exact.  Every j not discarded is compared exactly: s_ij = (nums_i . nums_j) / (den_i den_j),
 and den_i > 0 is common to the row, so the exact maximisers of
 (nums_i . nums_j) / den_j are found by cross-multiplication.
 """
@@ -57,6 +57,18 @@ def _floats(keys):
     return out
 
 
+def _gram(F, sign):
+    """Rows of the float Gram matrix sign * fl(<x^_i, x^_j>): one matrix product
+    in NumPy when it is installed (the bound above allows any summation order,
+    with or without fused multiply-add), else plain Python."""
+    try:
+        import numpy
+    except ImportError:
+        return [[sign * sum(map(mul, fi, fj)) for fj in F] for fi in F]
+    A = numpy.array(F, dtype=numpy.float64)
+    return (A @ A.T * sign).tolist()
+
+
 def gram_argmax(keys, sign):
     """For each token i (keys: (den, nums) per token), the indices j maximising
     sign * <x_i, x_j> (sign = +1 or -1), exactly."""
@@ -68,13 +80,13 @@ def gram_argmax(keys, sign):
         norms = [math.sqrt(sum(map(mul, v, v))) for v in F]
         big = max(norms)
         c = 4 * (d + 3) * U * big
+        G = _gram(F, sign)
     for i in range(n):
         ni = keys[i][1]
         if F is None:
             cand = range(n)
         else:
-            fi = F[i]
-            s = [sign * sum(map(mul, fi, fj)) for fj in F]
+            s = G[i]
             best = max(s)
             cut = best - c * norms[i]
             cand = [j for j, v in enumerate(s) if not v < cut]

@@ -154,17 +154,20 @@ def intvec(v):
 
 
 class OneRow:
-    """An FF layer with eta = 1 whose units all read one rational row u.
+    """An FF layer with eta = 1 whose units all read one rational row u or the
+    zero row (a unit with a zero row is constant: active iff b_k > 0).
 
     On activation pattern S the layer is x + M_S x + c_S with
-    M_S = sum_S W_k u^T = w_S u^T (all units share u), so
-    FF(x) = x + <u, x> w_S + c_S, w_S = sum_S W_k, c_S = sum_S W_k b_k:
-    an exact identity that needs d products instead of d^2, done here on
-    integers over one denominator."""
+    M_S = sum_{S, row u} W_k u^T = w_S u^T (all non-zero rows are u), so
+    FF(x) = x + <u, x> w_S + c_S, w_S = sum_{k in S, row u} W_k,
+    c_S = sum_{k in S} W_k b_k: an exact identity that needs d products instead
+    of d^2, done here on integers over one denominator."""
 
     def __init__(self, ff, pr):
         eta, U, self.b, W = ff
         self.pr, self.d, self.w = pr, len(W), len(U)
+        self.rows = [k for k, u in enumerate(U) if any(u)]            # the units reading u
+        self.const = tuple(k for k, u in enumerate(U) if not any(u) and self.b[k] > 0)
         self.cols = [tuple(W[i][k] for i in range(self.d)) for k in range(self.w)]
         self.maps = {}
         self.ints = all(type(x) is Fraction for x in self.b) and \
@@ -173,7 +176,7 @@ class OneRow:
             vs = [intvec(col) for col in self.cols]
             self.Dw = math.lcm(*(D for D, _ in vs))
             self.colsn = [[x * (self.Dw // D) for x in v] for D, v in vs]
-        self.prepared = pr.cuts([-bk for bk in self.b])
+        self.prepared = pr.cuts([-self.b[k] for k in self.rows])
 
     def affine(self, S):
         """(w_S or None if zero, c_S or None if zero), each as (D, integers), not
@@ -182,14 +185,16 @@ class OneRow:
         (bn_k Db / bd_k) / (Dw Db)."""
         if S not in self.maps and self.ints:
             cols = [self.colsn[k] for k in S]
-            w = [sum(col[i] for col in cols) for i in range(self.d)]
+            wcols = [self.colsn[k] for k in S if k not in self.const]
+            w = [sum(col[i] for col in wcols) for i in range(self.d)]
             Db = math.lcm(*(self.b[k].denominator for k in S))
             bs = [self.b[k].numerator * (Db // self.b[k].denominator) for k in S]
             c = [sum(col[i] * bk for col, bk in zip(cols, bs)) for i in range(self.d)]
             self.maps[S] = ((self.Dw, w) if any(w) else None, (self.Dw * Db, c) if any(c) else None)
         if S not in self.maps:
             zero = Fraction(0)
-            w = tuple(sum((self.cols[k][i] for k in S), zero) for i in range(self.d))
+            w = tuple(sum((self.cols[k][i] for k in S if k not in self.const), zero)
+                      for i in range(self.d))
             c = tuple(sum((self.cols[k][i] * self.b[k] for k in S), zero) for i in range(self.d))
             self.maps[S] = (intvec(w) if any(w) else None, intvec(c) if any(c) else None)
         return self.maps[S]
@@ -198,8 +203,8 @@ class OneRow:
         """The key of FF(t) (exact), or None when the layer leaves t in place:
         x + (N w_n cd + c_n Dp wd) / (Dp wd cd) for <u, x> = N / Dp,
         w = w_n / wd and c = c_n / cd."""
-        S = tuple(k for k, sg in enumerate(self.pr.signs(t, self.prepared)) if sg > 0)
-        w, c = self.affine(S)
+        act = [k for k, sg in zip(self.rows, self.pr.signs(t, self.prepared)) if sg > 0]
+        w, c = self.affine(tuple(sorted(self.const + tuple(act))))
         if w is None and c is None:
             return None
         if w is None:
@@ -221,12 +226,12 @@ class OneRow:
 
     def apply(self, state):
         """Move, in ``state``, exactly the tokens this layer moves."""
-        cuts = sorted({-bk for bk in self.b})
+        cuts = sorted({-self.b[k] for k in self.rows})
         moving = []
         for i in range(len(cuts) + 1):   # on (cuts[i-1], cuts[i]] the active units have cut <= cuts[i-1]
             lo, hi = (None if i == 0 else cuts[i - 1]), (None if i == len(cuts) else cuts[i])
-            S = tuple(k for k in range(self.w) if lo is not None and -self.b[k] <= lo)
-            if self.affine(S) != (None, None):
+            act = [k for k in self.rows if lo is not None and -self.b[k] <= lo]
+            if self.affine(tuple(sorted(self.const + tuple(act)))) != (None, None):
                 moving.append((lo, hi))
         if not moving:
             return
@@ -238,8 +243,15 @@ class OneRow:
         state.move(moves)
 
 
+def row_of(U):
+    """The row a one-row layer's units read (its first non-zero row)."""
+    return next((u for u in U if any(u)), U[0])
+
+
 def is_one_row(ff, key):
-    """Is this an FF layer with eta = 1 and every unit on one rational row?"""
+    """Is this an FF layer with eta = 1, rational rows, and every unit on one row
+    or on the zero row?"""
     eta, U, b, W = ff
-    return (bool(U) and type(eta) is Fraction and eta == 1 and type(U[0][0]) is Fraction
-            and len({key(u) for u in U}) == 1)
+    return (bool(U) and type(eta) is Fraction and eta == 1
+            and all(type(x) is Fraction for u in U for x in u)
+            and len({key(u) for u in U if any(u)}) <= 1)
