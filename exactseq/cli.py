@@ -6,6 +6,7 @@ usage, 3 undecided (unknown: never a pass).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -18,7 +19,7 @@ from . import __version__
 EXIT_OK, EXIT_FAILED, EXIT_BAD, EXIT_UNKNOWN = 0, 1, 2, 3
 # Modules adding commands: each has ``add_parser(subparsers) -> [command names]``
 # (importing nothing heavy at module level) and ``run(args) -> exit status``.
-PLUGINS = ()
+PLUGINS = ("evaluation", "pictures", "tikhonov", "export", "audit")
 STATUS = {"certified": EXIT_OK, "verified": EXIT_OK, "failed": EXIT_FAILED, "rejected": EXIT_FAILED,
           "malformed": EXIT_BAD, "unknown": EXIT_UNKNOWN}
 
@@ -88,6 +89,26 @@ def _bad(msg):
     return EXIT_BAD
 
 
+JOBS_HELP = ("check in J processes, each on a contiguous range of sequences, and combine: the "
+             "verdict and the output are those of one process (default 1; hardmax certificates "
+             "over the rationals; softmax and number-field certificates are checked in one process)")
+
+
+def _session(args):
+    """(dask session or None, exit status or None) for --scheduler."""
+    if not getattr(args, "scheduler", None):
+        return None, None
+    from . import distributed
+    try:
+        return distributed.Session(args.scheduler, args.jobs), None
+    except distributed.NeedsDask as exc:
+        print(exc, file=sys.stderr)
+        return None, EXIT_BAD
+    except Exception as exc:  # e.g. no scheduler at that address
+        return None, _bad(f"--scheduler {args.scheduler}: cannot start or reach it: "
+                          f"{type(exc).__name__}: {exc}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="exactseq", description=DESCRIPTION,
@@ -113,6 +134,7 @@ def main(argv=None):
     pc.add_argument("--max-prec", type=int, default=None, metavar="N",
                     help="softmax only: highest order of the exponential's rational lower bound "
                     "sum_{i<=N} x^i/i! used for the weight enclosures (default 64)")
+    pc.add_argument("--jobs", type=int, default=1, metavar="J", help=JOBS_HELP)
     lim.add_arguments(pc)
 
     pv = sub.add_parser("verify", help="re-check a certificate with proofs_check only",
@@ -126,6 +148,12 @@ def main(argv=None):
     pv.add_argument("--json", action="store_true", help="print one JSON object (the same as "
                     "python -m proofs_check --json)")
     pv.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
+    pv.add_argument("--jobs", type=int, default=None, metavar="J",
+                    help=JOBS_HELP.replace("(default 1", "(default 1, or with --scheduler the "
+                                           "cluster's worker threads"))
+    pv.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run the shards as tasks on a dask.distributed scheduler at ADDRESS "
+                    "('local': a LocalCluster of J worker processes); needs exactseq[dask]")
     lim.add_arguments(pv)
 
     pf = sub.add_parser("fuzz", help="hunt the lemmas' edge cases",
@@ -144,8 +172,13 @@ def main(argv=None):
                     help="stop each target after S seconds (with --count, whichever comes first); "
                     "shrinking then takes at most 1 s more")
     pf.add_argument("--seed", type=int, default=0, metavar="S", help="campaign seed (default 0)")
-    pf.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="J",
-                    help="worker processes (default: all cores)")
+    pf.add_argument("--jobs", type=int, default=None, metavar="J",
+                    help="worker processes (default: all cores; with --scheduler, the cluster's "
+                    "worker threads)")
+    pf.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run the cases as tasks on a dask.distributed scheduler at ADDRESS "
+                    "('local': a LocalCluster of J worker processes); the summary is the same; "
+                    "needs exactseq[dask]")
     pf.add_argument("--out", metavar="DIR", default="fuzz-out",
                     help="where failing cases are saved (default fuzz-out)")
     pf.add_argument("--list", action="store_true", help="list the targets and their lemmas")
@@ -192,6 +225,9 @@ def main(argv=None):
 def _options(args):
     """(limits, error message or None): option combinations that would do nothing are refused."""
     limits = lim.from_args(args)
+    jobs = getattr(args, "jobs", 1)
+    if jobs is not None and jobs < 1:
+        return limits, f"--jobs must be an integer >= 1, not {jobs}"
     if args.command == "check" and args.attention != "softmax":
         for flag, given in (("--tau", args.tau), ("--find-tau0", args.find_tau0),
                             ("--max-prec", args.max_prec is not None)):
@@ -242,13 +278,17 @@ def cmd_check(args):
     if args.attention == "softmax":
         return _check_softmax(ds, args, progress, limits)
     t0 = t1 = time.perf_counter()
-    summary, reason, cert, verdict = None, None, None, "failed"
+    summary, reason, cert, verdict, model = None, None, None, "failed", {}
     try:
         cons = build(ds, progress=lambda ph: progress(f"constructing: {ph}"))
         t1 = time.perf_counter()
         cert = certificate.build(ds, cons)
+        model = {"phases": dict(cons.phase_blocks), "width": cons.model.width,
+                 "margins": _margins(cons)}
+        del cons        # the certificate says it all from here: free the model's memory
+        gc.freeze()     # the certificate lives on: the collector need not rescan it
         summary = proofs_check.check(
-            json.loads(certificate.dumps(cert)), limits=limits,
+            json.loads(certificate.dumps(cert)), limits=limits, jobs=args.jobs,
             progress=lambda k, n: progress(f"checking block {k}/{n}"))
         verdict = "certified"
     except proofs_check.Unknown as exc:
@@ -262,6 +302,7 @@ def cmd_check(args):
         reason = f"internal error: {type(exc).__name__}: {exc}"
     finally:
         progress.done()
+        gc.unfreeze()
     t2 = time.perf_counter()
     blocks = len(cert["blocks"]) if cert else None
     report = {
@@ -272,18 +313,21 @@ def cmd_check(args):
                     {"degree": ds.field.k}},
         "blocks": blocks,
         "block_bound": block_bound(ds),
-        "phases": dict(cons.phase_blocks) if cert else None,
-        "width": cons.model.width if cert else None,
+        "phases": model.get("phases"),
+        "width": model.get("width"),
         "width_bound": WIDTH_BOUND,
         "parameters": summary["parameters"] if summary else None,
         "claims_checked": summary["claims_checked"] if summary else None,
-        "margins": _margins(cons) if cert else None,
+        "margins": model.get("margins"),
         "sequences": [{"index": j, "name": p.name, "n": len(p.input), "m": len(p.output),
                        "verdict": verdict} for j, p in enumerate(ds.pairs)],
         "reason": reason,
         "time_s": {"construct": round(t1 - t0, 4), "check": round(t2 - t1, 4),
                    "total": round(t2 - t0, 4)},
     }
+    if summary is not None:   # exact ||theta||_2^2, ||theta||_1, ||theta||_inf (Section 2)
+        from .tikhonov import add_norms
+        add_norms(report, cert)
     bounds = {"blocks": report["block_bound"], "width": WIDTH_BOUND}
     return _finish(args, report, cert if summary is not None else None, bounds, _text_report)
 
@@ -379,6 +423,9 @@ def _check_softmax(ds, args, progress, limits):
         "reason": None if summary else info,
         "time_s": {"total": round(time.perf_counter() - t0, 4)},
     }
+    if summary:
+        from .tikhonov import add_norms
+        add_norms(report, cert)
     return _finish(args, report, cert if summary else None, {"blocks": report["block_bound"]},
                    _softmax_report)
 
@@ -424,6 +471,9 @@ def _softmax_report(r):
             if b["widest"] != "0" or b["smallest_gap"] is not None:
                 lines.append(f"             {b['block']:>3} {b['phase']:<14} {b['widest']:>10} / "
                              f"{b['smallest_gap'] or '-'}")
+    if r.get("parameter_norms"):
+        from .tikhonov import norm_line
+        lines.append("norms        " + norm_line(r["parameter_norms"]))
     return _report_tail(r, lines, " for the softmax transformer at this tau")
 
 
@@ -431,9 +481,19 @@ def _margins(cons):
     from fractions import Fraction
     from .numbers import lower_bound, upper_bound
     eps = [c["eps"] for b in cons.blocks for c in b.claims if c["kind"] == "hat"]
-    params = [p for b in cons.blocks for p in b.ff.params() + b.sa.params()]
-    big = max((max(abs(lower_bound(p)), abs(upper_bound(p))) for p in params), default=Fraction(0))
-    bits = max((_bits(p) for p in params), default=0)
+    big, bits = Fraction(0), 0
+    bn, bd = 0, 1                    # the largest |rational parameter| so far, bn / bd
+    for b in cons.blocks:
+        for p in b.ff.params() + b.sa.params():
+            if type(p) is Fraction:      # integers only: no Fraction built per parameter
+                n, d = abs(p.numerator), p.denominator
+                if n * bd > bn * d:
+                    bn, bd = n, d
+                bits = max(bits, n.bit_length(), d.bit_length())
+            else:
+                big = max(big, abs(lower_bound(p)), abs(upper_bound(p)))
+                bits = max(bits, _bits(p))
+    big = max(big, Fraction(bn, bd))
     return {"smallest_tube_eps": str(min(eps)) if eps else None,
             "largest_abs_parameter": _approx(big), "max_parameter_bits": bits}
 
@@ -470,6 +530,9 @@ def _text_report(r):
         lines.append(f"margins      smallest tube eps {m['smallest_tube_eps']}, largest |parameter| "
                      f"~{m['largest_abs_parameter']}, numerators and denominators of up to "
                      f"{m['max_parameter_bits']} bits")
+    if r.get("parameter_norms"):
+        from .tikhonov import norm_line
+        lines.append("norms        " + norm_line(r["parameter_norms"]))
     return _report_tail(r, lines)
 
 
@@ -496,14 +559,24 @@ def cmd_verify(args):
     from .dataset import DatasetError, canonical_obj, load
     from proofs_check import report as pcr
 
-    limits, _ = _options(args)
+    limits, err = _options(args)
+    if err:
+        return _bad(err)
+    session, status = _session(args)
+    if status is not None:
+        return status
     progress = _Progress(not args.quiet and not args.json)
     try:
         cert = pcr.load(args.cert, limits)
-        verdict, result = pcr.run(cert, limits, progress=progress.block)
+        verdict, result = pcr.run(cert, limits, progress=progress.block,
+                                  jobs=args.jobs or (session.threads if session else 1),
+                                  run_shards=session.run_shards if session else None)
         progress.done()
     except pcr.Malformed as exc:
         verdict, result = "malformed", {"verdict": "malformed", "reason": str(exc)}
+    finally:
+        if session:
+            session.close()
     result["certificate"] = args.cert
     if args.dataset and verdict != "malformed":
         try:
@@ -563,13 +636,21 @@ def cmd_fuzz(args):
     names = list(fuzz.TARGETS) if args.target == "all" else [args.target]
     if any(n not in fuzz.TARGETS for n in names):
         return _bad(f"unknown fuzz target {args.target!r}; see 'exactseq fuzz --list'")
-    bad = fuzz.check_limits(args.count, args.time, args.jobs) or fuzz.check_out(args.out)
+    if args.jobs is None and not args.scheduler:
+        args.jobs = os.cpu_count() or 1
+    bad = fuzz.check_limits(args.count, args.time, 1 if args.jobs is None else args.jobs) or fuzz.check_out(args.out)
     if bad:
         return _bad(bad)
+    session, status = _session(args)
+    if status is not None:
+        return status
+    if session:
+        args.jobs = args.jobs or session.threads
     count = None if args.time is not None and args.count is None else \
         (200 if args.count is None else args.count)
     progress = _Progress(not args.json)
-    print(f"exactseq fuzz: seed {args.seed}, {args.jobs} jobs", file=sys.stderr)
+    print(f"exactseq fuzz: seed {args.seed}, {args.jobs} jobs"
+          + (f" on dask ({args.scheduler})" if session else ""), file=sys.stderr)
     summaries, found, running = [], False, 0
     try:
         for name in names:
@@ -577,7 +658,8 @@ def cmd_fuzz(args):
                 progress(f"{name}: {s['cases']} cases, {len(s['bugs'])} bugs, {el:.0f} s")
             try:
                 s = fuzz.campaign(name, count=count, seconds=args.time, seed=args.seed,
-                                  jobs=args.jobs, progress=tick)
+                                  jobs=args.jobs, progress=tick,
+                                  start_pool=session.pool if session else None)
             except fuzz.Interrupted as exc:
                 running = exc.cases
                 raise
@@ -594,6 +676,9 @@ def cmd_fuzz(args):
         done = sum(s["cases"] for s in summaries) + running
         print(f"exactseq fuzz: interrupted after {done} cases", file=sys.stderr)
         return 130
+    finally:
+        if session:
+            session.close()
     if args.json:
         _print(json.dumps(summaries, indent=1, default=str))
     return EXIT_FAILED if found else EXIT_OK

@@ -52,6 +52,7 @@ JsonDecimal = FloatText
 
 _INT = re.compile(r"[+-]?\d+\Z", re.ASCII)
 _FRAC = re.compile(r"([+-]?\d+)\s*/\s*(\d+)\Z", re.ASCII)
+_SHORT_DEC = re.compile(r"(-?\d+)(?:\.(\d+))?\Z", re.ASCII)
 _DEC = re.compile(r"([+-]?)(?=\.?\d)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\Z", re.ASCII)
 
 
@@ -95,6 +96,12 @@ def parse_coordinate(value, limits=None):
     ignored, also around the ``/`` of a fraction.
     """
     limits = limits or DEFAULT
+    if type(value) is str and len(value) <= 40 and len(value) <= limits.max_digits:
+        m = _SHORT_DEC.match(value)     # the common case, within every limit
+        if m:
+            whole, frac = m.groups()
+            n = int(whole + frac) if frac else int(whole)
+            return Fraction(n, 10 ** len(frac)) if frac else Fraction(n)
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise NumberError(f"{quote(value)} is not a number")
     if isinstance(value, int):
