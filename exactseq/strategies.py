@@ -12,14 +12,23 @@ Every strategy produces plain JSON objects in the dataset format, aimed at
 the boundaries: shared and nested inputs, equal outputs in different
 sequences, exact ties, tokens at the origin or on coordinate hyperplanes,
 huge and tiny coordinates.
+
+Hypothesis is needed only when a strategy is made (it is in the test extra:
+``pip install 'exactseq[test]'``); importing this module does not need it.
 """
 from __future__ import annotations
 
 from fractions import Fraction
 
-from hypothesis import strategies as st
-
 __all__ = ["coordinates", "points", "datasets"]
+
+
+def _st():
+    try:
+        from hypothesis import strategies
+    except ImportError:
+        raise ImportError("exactseq.strategies needs hypothesis: pip install 'exactseq[test]'") from None
+    return strategies
 
 
 def _text(q):
@@ -29,6 +38,7 @@ def _text(q):
 
 def coordinates(extreme=True):
     """Exact coordinates as dataset text: small integers and fractions, optionally 10^+-30."""
+    st = _st()
     small = st.integers(-4, 4).map(Fraction)
     frac = st.builds(Fraction, st.integers(-9, 9), st.integers(1, 6))
     parts = [small, small, frac]
@@ -39,12 +49,17 @@ def coordinates(extreme=True):
 
 
 def points(dim, extreme=True):
-    return st.lists(coordinates(extreme), min_size=dim, max_size=dim)
+    """Tokens of dimension ``dim`` (lists of coordinate text)."""
+    return _st().lists(coordinates(extreme), min_size=dim, max_size=dim)
 
 
-@st.composite
-def datasets(draw, dim=None, max_sequences=5, max_pool=8, extreme=True):
+def datasets(dim=None, max_sequences=5, max_pool=8, extreme=True):
     """A valid dataset (Assumption 1.3) whose inputs overlap freely."""
+    st = _st()
+    return st.composite(_datasets)(st, dim, max_sequences, max_pool, extreme)
+
+
+def _datasets(draw, st, dim, max_sequences, max_pool, extreme):
     d = draw(st.integers(2, 3)) if dim is None else dim
     pool = draw(st.lists(points(d, extreme), min_size=1, max_size=max_pool,
                          unique_by=lambda p: tuple(Fraction(c) for c in p)))

@@ -1,0 +1,657 @@
+"""The Python API of exactseq: build, certify and run exact transformers.
+
+Everything here is also reachable as ``exactseq.NAME`` (imported on first use,
+so the command line starts without it).
+
+>>> import exactseq
+>>> ds = exactseq.dataset_from(
+...     inputs=[[[0, 0], [1, 0]], [[0, 1], [1, 1], ["1/2", 2]]],
+...     outputs=[[[1, 1]], [[2, 0], [0, 2]]])
+>>> result = exactseq.certify(ds)                 # construct, then run proofs_check
+>>> result.verdict, result.report["blocks"] <= result.report["block_bound"]
+('certified', True)
+>>> model = result.model
+>>> sorted(set(model([[0, 1], [1, 1], ["1/2", 2]])))   # its output set: the target
+[(Fraction(0, 1), Fraction(2, 1)), (Fraction(2, 1), Fraction(0, 1))]
+>>> out = model([[3, 0], [0, "1/3"]])             # any other input, exactly
+>>> all(isinstance(c, Fraction) for token in out for c in token)
+True
+
+Certificates are plain JSON; anyone can check them again:
+
+>>> import os, tempfile
+>>> path = os.path.join(tempfile.mkdtemp(), "cert.json")
+>>> result.save(path)
+>>> cert = exactseq.load_certificate(path)
+>>> exactseq.check(cert)["verdict"]
+'certified'
+>>> exactseq.evaluate(cert, [[3, 0], [0, "1/3"]]) == out
+True
+>>> sorted(exactseq.parameter_norms(cert))
+['approx', 'entries', 'l1', 'l2_squared', 'linf', 'number_format']
+
+Numbers: coordinates are ints, Fractions, exact text ("1/2", "-0.125",
+"1e-30", "sqrt(3)/2") or Python floats, read as the decimal they print as
+(0.1 is 1/10, as in dataset files).  Outputs are tuples of Fractions, or of
+real algebraic numbers (``exactseq.numbers.Alg``) for algebraic data; a
+softmax model gives :class:`Enclosure` balls instead (its outputs are not
+rational in general).  :func:`as_text` turns either into exact text.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .dataset import Dataset, DatasetError
+from .enclosures import Enclosure
+
+__all__ = ["load", "dataset_from", "build", "certify", "check", "evaluate", "load_certificate",
+           "save_certificate", "as_text", "Model", "Result", "Enclosure", "Dataset",
+           "DatasetError", "CertificateError", "InputError"]
+
+PHASES = ("separation", "leaders", "collapse", "interpolation")
+WIDTH_BOUND = 4
+VERDICT = {"verified": "certified", "rejected": "failed", "unknown": "unknown"}
+
+
+class CertificateError(ValueError):
+    """A certificate that cannot be read or is not of the documented form (one line)."""
+
+
+class InputError(ValueError):
+    """Tokens given to a model that it cannot take (one line naming the token)."""
+
+
+# ------------------------------------------------------------------ datasets
+def load(source, limits=None):
+    """A :class:`Dataset` from a file path, a dict in the dataset format, or a Dataset.
+
+    Raises :class:`DatasetError` (one line naming the file, sequence and
+    token) on anything invalid.  Unknown keys are not errors: they are listed
+    in ``dataset.warnings``.
+
+    >>> ds = load({"sequences": [{"input": [[0, 0], [1, 0]], "output": [[1, 1]]}]})
+    >>> ds.N, ds.dim, ds.sum_m
+    (1, 2, 1)
+    """
+    from . import dataset
+    if isinstance(source, Dataset):
+        return source
+    if isinstance(source, dict):
+        return dataset.from_obj(_plain_numbers(source), "<dict>", limits)
+    if isinstance(source, (str, os.PathLike)):
+        return dataset.load(os.fspath(source), limits)
+    raise TypeError(f"load() takes a path, a dict or a Dataset, not {type(source).__name__}")
+
+
+def dataset_from(inputs, outputs, names=None, limits=None):
+    """A :class:`Dataset` from Python lists: ``inputs[j]`` and ``outputs[j]`` are
+    the j-th input and output sequences (lists of tokens, each a list of
+    coordinates); ``names`` optionally names the sequences.
+
+    >>> ds = dataset_from(inputs=[[[0, 0], [0.5, 1]]], outputs=[[[1, 1]]], names=["a"])
+    >>> ds.pairs[0].input[1]
+    (Fraction(1, 2), Fraction(1, 1))
+    """
+    inputs, outputs = list(inputs), list(outputs)
+    if len(inputs) != len(outputs):
+        raise DatasetError(f"<lists>: {len(inputs)} input sequences but {len(outputs)} output sequences")
+    names = list(names) if names is not None else [None] * len(inputs)
+    if len(names) != len(inputs):
+        raise DatasetError(f"<lists>: {len(names)} names for {len(inputs)} sequences")
+    seqs = []
+    for name, X, Y in zip(names, inputs, outputs):
+        entry = {"input": X, "output": Y}
+        if name is not None:
+            entry["name"] = name
+        seqs.append(entry)
+    from . import dataset
+    return dataset.from_obj(_plain_numbers({"sequences": seqs}), "<lists>", limits)
+
+
+def _coordinate_text(x):
+    """A Python number as dataset coordinate text (floats by their shortest decimal)."""
+    if isinstance(x, bool):
+        return x                       # refused by the reader, with its message
+    if isinstance(x, Fraction):
+        return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+    if isinstance(x, float):
+        return repr(x)                 # "nan"/"inf" are refused by the reader
+    if type(x).__name__ == "Decimal":
+        return str(x)
+    if hasattr(x, "item") and not isinstance(x, (int, str)):   # numpy scalars
+        return _coordinate_text(x.item())
+    return x
+
+
+def _plain_numbers(obj):
+    if hasattr(obj, "tolist") and not isinstance(obj, (int, float, str)):   # numpy arrays, tensors
+        obj = obj.tolist()
+    if isinstance(obj, dict):
+        return {k: _plain_numbers(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain_numbers(v) for v in obj]
+    return _coordinate_text(obj)
+
+
+# ------------------------------------------------------------------ certificates
+def load_certificate(path, limits=None):
+    """Read a certificate file with the checker's safe JSON reader (resource
+    limits, no duplicate keys, no NaN); returns the JSON object.  Raises
+    :class:`CertificateError` with one line on anything unreadable."""
+    from proofs_check import report as pcr
+    from proofs_check.limits import DEFAULT
+    try:
+        cert = pcr.load(os.fspath(path), limits or DEFAULT)
+        pcr.envelope(cert)
+    except pcr.Malformed as exc:
+        raise CertificateError(f"{os.fspath(path)}: {exc}") from None
+    return cert
+
+
+def save_certificate(certificate, path):
+    """Write a certificate object (canonical JSON) atomically to ``path``."""
+    from . import certificate as cmod
+    cmod.write_atomic(os.fspath(path), cmod.dumps(_cert_obj(certificate)))
+
+
+def _cert_obj(x):
+    if isinstance(x, Model):
+        return x.certificate
+    if isinstance(x, Result):
+        if x.certificate is None:
+            raise CertificateError(f"no certificate: the verdict is {x.verdict}")
+        return x.certificate
+    if isinstance(x, dict):
+        return x
+    if isinstance(x, (str, os.PathLike)):
+        return load_certificate(x)
+    raise TypeError(f"expected a certificate (dict or path), a Model or a Result, "
+                    f"not {type(x).__name__}")
+
+
+# ------------------------------------------------------------------ the model
+class Model:
+    """An exact transformer read from a certificate.
+
+    ``model(tokens)`` evaluates it on one input sequence (a list of tokens)
+    and returns the output tokens in order: exact tuples for hardmax, and
+    :class:`Enclosure` balls for softmax.  ``model.trajectory(tokens)`` gives
+    the tokens after every block (state 0 is the input); ``model.phases[k]``
+    is the phase of block k.
+    """
+
+    def __init__(self, certificate, _net=None):
+        from . import certificate as cmod
+        from .certfield import field_of
+        from .numbers import NumberError
+        if not isinstance(certificate, dict):
+            raise TypeError("Model() takes a certificate object (see load_certificate)")
+        self.certificate = certificate
+        self.attention = certificate.get("attention", "hardmax")
+        try:
+            self.dim = certificate["dataset"]["dimension"]
+            self.tau = Fraction(certificate["softmax"]["tau"]) if self.attention == "softmax" else None
+            self._cf = field_of(certificate)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError, NumberError) as exc:
+            raise CertificateError(f"malformed certificate: {type(exc).__name__}: {exc}") from None
+        try:
+            self._net = _net or cmod.load_model(certificate)
+        except cmod.CertificateError as exc:
+            raise CertificateError(str(exc)) from None
+        self.summary = None          # the checker's summary, once checked
+        if self._cf is not None:     # field elements print in terms of the certificate's roots
+            self._cf.field.certfield = self._cf
+            for blk in self._net.blocks[:1]:
+                if hasattr(blk.ff.eta, "f"):
+                    blk.ff.eta.f.certfield = self._cf
+
+    @property
+    def blocks(self):
+        return self._net.blocks
+
+    @property
+    def phases(self):
+        return [b.phase for b in self._net.blocks]
+
+    def __repr__(self):
+        return (f"<exactseq.Model {self.attention}, d = {self.dim}, {len(self.blocks)} blocks"
+                + (f", tau = {self.tau}" if self.tau is not None else "") + ">")
+
+    def tokens(self, X, limits=None):
+        """Parse an input sequence into exact points of this model's number system."""
+        return _parse_tokens(X, self.dim, self._cf, limits, softmax=self.attention == "softmax")[0]
+
+    def trajectory(self, X):
+        """The tokens after each block: a list of len(blocks) + 1 lists of tokens."""
+        pts = self.tokens(X)
+        if self.attention == "softmax":
+            from . import enclosures
+            return enclosures.run(self.blocks, self.tau, pts, self.dim)
+        states = [list(pts)]
+        for blk in self.blocks:
+            states.append(blk.apply(states[-1]))
+        return states
+
+    def __call__(self, X):
+        pts = self.tokens(X)
+        if self.attention == "softmax":
+            from . import enclosures
+            return enclosures.run(self.blocks, self.tau, pts, self.dim)[-1]
+        return self._net.evaluate(pts)
+
+    def save(self, path):
+        save_certificate(self.certificate, path)
+
+
+def evaluate(model, X):
+    """The output of a model (a :class:`Model`, a certificate object or a
+    certificate path) on the input sequence X, exactly; see :class:`Model`."""
+    if not isinstance(model, Model):
+        model = Model(_cert_obj(model))
+    return model(X)
+
+
+def _parse_tokens(X, dim, cf, limits=None, softmax=False, label=None):
+    """(points, CertField or None for formatting) of an input sequence.
+
+    Rational coordinates give Fractions; with a number-field certificate every
+    coordinate becomes a field element (expressions in the certificate's roots);
+    with a rational certificate, expressions make a number field of their own."""
+    from proofs_check.limits import DEFAULT, LimitError
+    from .numbers import NumberError, RadicalExpr, parse_coordinate
+    limits = limits or DEFAULT
+    label = label or (lambda t: f"token {t}")
+    if hasattr(X, "tolist"):          # a numpy array or a tensor of shape (n, d)
+        X = X.tolist()
+    if not isinstance(X, (list, tuple)) or not X:
+        raise InputError("an input sequence must be a non-empty list of tokens")
+    pts, radicals = [], []
+    for t, tok in enumerate(X):
+        if not isinstance(tok, (list, tuple)) or len(tok) != dim:
+            raise InputError(f"{label(t)}: expected a list of {dim} coordinates")
+        row = []
+        for i, c in enumerate(tok):
+            c = _coordinate_text(c)
+            try:
+                v = cf.coordinate(c, limits) if cf is not None else parse_coordinate(c, limits)
+            except (NumberError, LimitError) as exc:
+                raise InputError(f"{label(t)}, coordinate {i}: {exc}") from None
+            if isinstance(v, RadicalExpr):
+                radicals.append(v)
+            row.append(v)
+        pts.append(row)
+    if radicals and softmax:
+        raise InputError("softmax enclosures need rational coordinates")
+    if cf is None and radicals:
+        from .certfield import CertField
+        from .numbers import build_field, radical_atoms
+        try:
+            field, values, conv = build_field(radicals, limits)
+        except (NumberError, LimitError) as exc:
+            raise InputError(str(exc)) from None
+        value = {id(r): v for r, v in zip(radicals, values)}
+        atoms = {}
+        for r in radicals:
+            for base, e, val in radical_atoms(r, conv):
+                atoms[(tuple(base.c), e)] = val
+        spec = field.describe()
+        spec["atoms"] = [{"base": [str(c) for c in b], "exponent": str(e), "value": [str(c) for c in v.c]}
+                         for (b, e), v in atoms.items()]
+        cf = CertField(spec)
+        field.certfield = cf
+        pts = [[value[id(v)] if isinstance(v, RadicalExpr) else field.const(v) for v in row]
+               for row in pts]
+    return [tuple(row) for row in pts], cf
+
+
+def as_text(points, model=None):
+    """Exact text of output tokens: lists of "p/q" strings (or readable algebraic
+    expressions); an :class:`Enclosure` becomes {"centre": [...], "radius": "r"}."""
+    from .certfield import CertField
+    from .numbers import Alg, to_text
+    cf = model._cf if isinstance(model, Model) else model if isinstance(model, CertField) else None
+    # without a model, an algebraic number prints by the roots its field was made from
+
+    def num(x):
+        if isinstance(x, Alg):
+            return cf.text(x) if cf is not None else _alg_text(x)
+        return to_text(x)
+    out = []
+    for p in points:
+        if isinstance(p, Enclosure):
+            out.append({"centre": [to_text(c) for c in p.centre], "radius": to_text(p.radius)})
+        else:
+            out.append([num(x) for x in p])
+    return out
+
+
+def _alg_text(x):
+    from .certfield import CertField
+    cf = getattr(x.f, "certfield", None)
+    if cf is None:
+        cf = x.f.certfield = CertField(x.f.describe())
+    return cf.text(x)
+
+
+# ------------------------------------------------------------------ build and check
+def build(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec=64, limits=None,
+          progress=None):
+    """Construct the transformer of Theorem 1.4 (hardmax) or 1.6 (softmax) for a
+    dataset (anything :func:`load` takes) and return its :class:`Model`.
+
+    Softmax options are those of ``exactseq check``: ``tau`` (exact; default:
+    the first of 1, 1/10, 1/100, ... that certifies), ``find_tau0`` (bisect
+    for the largest temperature that certifies) and ``max_prec``.  Choosing a
+    temperature means running the checker; the model then carries its
+    ``summary``.  If no temperature certifies, the model of the last one tried
+    is returned and ``model.search["verdict"]`` says why.
+    Raises ``exactseq.construction.ConstructionError`` if the construction fails.
+    """
+    from . import certificate
+    from .construction import build as construct
+    ds = load(dataset, limits)
+    tau = _options(attention, tau, find_tau0, max_prec)
+    if attention == "hardmax":
+        t0 = time.perf_counter()
+        cons = construct(ds, progress=progress)
+        cert = json.loads(certificate.dumps(certificate.build(ds, cons)))
+        model = Model(cert, _net=cons.model)
+        model.construct_time = time.perf_counter() - t0
+        model.search = None
+        model.source = ds.source
+        return model
+    return _build_softmax(ds, tau, find_tau0, max_prec, limits, progress)
+
+
+def _build_softmax(ds, tau, find_tau0, max_prec, limits, progress):
+    from . import certificate
+    from .construction import build as construct
+    from .numbers import simplest_in
+    import proofs_check
+    if ds.field is not None:
+        raise DatasetError(f"{ds.source}: softmax certification needs rational coordinates")
+    limits = limits or proofs_check.DEFAULT
+    t0 = time.perf_counter()
+    cons = construct(ds, attention="softmax")
+    say = progress or (lambda text: None)
+
+    def attempt(t):
+        order, unknown, failed, cert = 1, None, None, None
+        while order <= max_prec:
+            say(f"softmax: tau = {t}, order {order}")
+            cert = json.loads(certificate.dumps(certificate.build(ds, cons, "softmax", t, order)))
+            try:
+                return "certified", proofs_check.check(cert, limits=limits), cert
+            except proofs_check.Unknown as exc:
+                unknown = str(exc)
+            except proofs_check.Rejected as exc:
+                failed = str(exc)
+            except proofs_check.Malformed as exc:
+                return "failed", f"internal error: {exc}", cert
+            order *= 2
+        if failed:
+            return "failed", f"{failed} (at every order up to {max_prec})", cert
+        return "unknown", f"{unknown} (at order {max_prec})", cert
+
+    tried = []
+    taus = [tau] if tau is not None else [Fraction(1, 10 ** k) for k in range(13)]
+    for t in taus:
+        result = attempt(t)
+        tried.append({"tau": str(t), "verdict": result[0]})
+        if result[0] == "certified":
+            tau = t
+            break
+    if result[0] == "certified" and find_tau0:
+        lo, hi, best = tau, tau * 10, result
+        for _ in range(10):
+            mid = simplest_in(lo + (hi - lo) / 3, hi - (hi - lo) / 3)
+            r = attempt(mid)
+            tried.append({"tau": str(mid), "verdict": r[0]})
+            if r[0] == "certified":
+                lo, best = mid, r
+            else:
+                hi = mid
+        tau, result = lo, best
+    verdict, info, cert = result
+    model = Model(cert)
+    model.summary = info if verdict == "certified" else None
+    model.search = {"verdict": verdict, "reason": None if verdict == "certified" else info,
+                    "tried": tried, "tau0_search": bool(find_tau0)}
+    model.construct_time = time.perf_counter() - t0
+    model.source = ds.source
+    return model
+
+
+def _options(attention, tau, find_tau0, max_prec):
+    """The options of build/certify checked (ValueError); returns tau as a Fraction or None."""
+    if attention not in ("hardmax", "softmax"):
+        raise ValueError(f"attention must be 'hardmax' or 'softmax', not {attention!r}")
+    if attention == "hardmax":
+        if tau is not None or find_tau0:
+            raise ValueError("tau and find_tau0 apply to softmax only")
+        return None
+    if not isinstance(max_prec, int) or max_prec < 1:
+        raise ValueError("max_prec must be an integer >= 1")
+    if tau is not None:
+        tau = _rational(tau, "tau") if isinstance(tau, str) else Fraction(tau)
+        if tau <= 0:
+            raise ValueError("tau must be positive")
+    return tau
+
+
+def _rational(text, what):
+    from .numbers import NumberError, parse_coordinate
+    try:
+        q = parse_coordinate(text)
+    except (NumberError, ValueError):
+        q = None
+    if not isinstance(q, Fraction):
+        raise ValueError(f"{what} {text!r} is not a rational number")
+    return q
+
+
+def check(certificate, limits=None, source=None):
+    """Run the independent checker (proofs_check) on a certificate (a JSON
+    object, a path, or a :class:`Model`) and return the report that
+    ``exactseq check --json`` prints: ``verdict`` ("certified", "failed" or
+    "unknown"), ``blocks``, ``block_bound``, ``width``, ``parameters``,
+    ``parameter_norms``, ``sequences``, ... .  Raises
+    :class:`CertificateError` on a certificate not of the documented form."""
+    import proofs_check
+    from proofs_check import report as pcr
+    if isinstance(certificate, (str, os.PathLike)):
+        source = source or os.fspath(certificate)
+    cert = _cert_obj(certificate)
+    t0 = time.perf_counter()
+    verdict, result = pcr.run(cert, limits or proofs_check.DEFAULT)
+    if verdict == "malformed":
+        raise CertificateError(f"malformed certificate: {result['reason']}")
+    summary = result if verdict == "verified" else None
+    t = round(time.perf_counter() - t0, 4)
+    return _report(cert, summary, VERDICT[verdict], result.get("reason"), source,
+                   {"construct": 0.0, "check": t, "total": t})
+
+
+def _report(cert, summary, verdict, reason, source, times, search=None):
+    """The ``exactseq check --json`` object, from a certificate and the checker's summary."""
+    from .tikhonov import parameter_norms
+    ds = cert["dataset"]
+    seqs = ds["sequences"]
+    softmax = cert.get("attention", "hardmax") == "softmax"
+    N, sum_m = len(seqs), sum(len(s["output"]) for s in seqs)
+    field = cert.get("field")
+    phases = {p: 0 for p in PHASES}
+    for b in cert["blocks"]:
+        ph = "collapse" if b["phase"] == "saturate" else b["phase"]
+        phases[ph] = phases.get(ph, 0) + 1
+    rep = {"verdict": verdict, "attention": "softmax" if softmax else "hardmax",
+           "dataset": {"file": source, "N": N, "d": ds["dimension"],
+                       "sum_n": sum(len(s["input"]) for s in seqs), "sum_m": sum_m,
+                       "field": None if field is None else {"degree": len(field["minpoly"]) - 1}}}
+    width = max((len(b["ff"]["U"]) for b in cert["blocks"]), default=0)
+    seq = [{"index": j, "name": s.get("name"), "n": len(s["input"]), "m": len(s["output"]),
+            "verdict": verdict} for j, s in enumerate(seqs)]
+    if softmax:
+        sm = cert.get("softmax", {})
+        search = search or {"tried": [], "tau0_search": False}
+        rep.update({
+            "tau": sm.get("tau"), "order": summary["order"] if summary else None,
+            "tau0_search": search["tau0_search"], "tried": search["tried"],
+            "blocks": len(cert["blocks"]), "block_bound": 2 * sum_m + 3 * N, "phases": phases,
+            "width": width, "width_bound": None, "parameters": _nonzero(cert),
+            "claims_checked": summary["claims_checked"] if summary else None,
+            "per_block": [{"block": b["block"], "phase": b["phase"],
+                           "widest": _approx(Fraction(b["widest"])),
+                           "smallest_gap": None if b["smallest_gap"] is None
+                           else _approx(Fraction(b["smallest_gap"]))}
+                          for b in summary["per_block"]] if summary else None,
+            "sequences": seq, "reason": None if summary else reason,
+            "time_s": {"total": times["total"]}})
+    else:
+        rep.update({
+            "blocks": len(cert["blocks"]), "block_bound": 2 * sum_m + 2 * N + 1, "phases": phases,
+            "width": width, "width_bound": WIDTH_BOUND,
+            "parameters": summary["parameters"] if summary else None,
+            "claims_checked": summary["claims_checked"] if summary else None,
+            "margins": _margins(cert), "sequences": seq, "reason": reason, "time_s": times})
+    if summary is not None:
+        rep["parameter_norms"] = parameter_norms(cert)
+    return rep
+
+
+def _numbers(cert):
+    """Every parameter of the certificate as in the model's parameter lists."""
+    for b in cert["blocks"]:
+        ff, sa = b["ff"], b["sa"]
+        yield ff["eta"]
+        for r in ff["U"]:
+            yield from r
+        yield from ff["b"]
+        for r in ff["W"]:
+            yield from r
+        yield sa["rho"]
+        for M in (sa["A"], sa["V"]):
+            if M["kind"] == "scalar":
+                yield M["c"]
+            elif M["kind"] == "rank1":
+                if M.get("c", "1") != "1":
+                    yield M.get("c", "1")
+                yield from M["a"]
+            elif M["kind"] == "full":
+                for r in M["rows"]:
+                    yield from r
+
+
+def _is_zero(x):
+    return all(Fraction(c) == 0 for c in x) if isinstance(x, list) else Fraction(x) == 0
+
+
+def _nonzero(cert):
+    return sum(1 for x in _numbers(cert) if not _is_zero(x))
+
+
+def _margins(cert):
+    from .certfield import field_of
+    from .tikhonov import upper
+    cf = field_of(cert)
+    eps = []
+    for b in cert["blocks"]:
+        for c in b.get("claims", []):
+            if c.get("kind") == "hat":
+                e = c["eps"]
+                eps.append(Fraction(e) if not isinstance(e, list) else
+                           Fraction(e[0]) if not any(Fraction(x) for x in e[1:]) else None)
+    big, bits = Fraction(0), 0
+    for x in _numbers(cert):
+        if isinstance(x, list):
+            cs = [Fraction(c) for c in x] + [Fraction(0)] * (cf.field.k - len(x))
+            v = cf.field.elem(cs)
+            a = max(abs(upper(v)), abs(upper(-v)))
+        else:
+            cs = [Fraction(x)]
+            if cf is not None:
+                cs += [Fraction(0)] * (cf.field.k - 1)
+            a = abs(cs[0])
+        big = max(big, a)
+        bits = max(bits, max(max(abs(c.numerator).bit_length(), c.denominator.bit_length()) for c in cs))
+    eps = [e for e in eps if e is not None]
+    return {"smallest_tube_eps": str(min(eps)) if eps else None,
+            "largest_abs_parameter": _approx(big), "max_parameter_bits": bits}
+
+
+def _approx(q):
+    try:
+        return f"{float(q):.4g}"
+    except OverflowError:
+        return f"~2^{q.numerator.bit_length() - q.denominator.bit_length()}"
+
+
+@dataclass
+class Result:
+    """What :func:`certify` found: ``verdict`` ("certified", "failed" or "unknown"),
+    ``report`` (the ``exactseq check --json`` object), ``certificate`` (the
+    JSON object, None unless certified) and ``model`` (None if the construction
+    failed)."""
+    verdict: str
+    report: dict
+    certificate: dict = None
+    model: Model = None
+
+    @property
+    def ok(self):
+        return self.verdict == "certified"
+
+    def save(self, path):
+        """Write the certificate (as ``exactseq check --certificate`` does) atomically."""
+        save_certificate(self, path)
+
+
+def certify(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec=64, limits=None,
+            progress=None):
+    """Construct and check: what ``exactseq check`` does, as a :class:`Result`.
+
+    Never raises on a dataset that loads: a construction or checker failure is
+    the verdict "failed" with the reason in ``report["reason"]``.
+    """
+    ds = load(dataset, limits)
+    _options(attention, tau, find_tau0, max_prec)       # bad options raise ValueError
+    if attention == "softmax" and ds.field is not None:
+        raise DatasetError(f"{ds.source}: softmax certification needs rational coordinates")
+    t0 = time.perf_counter()
+    try:
+        model = build(ds, attention, tau=tau, find_tau0=find_tau0, max_prec=max_prec, limits=limits,
+                      progress=progress)
+    except Exception as exc:    # never certify after an unexpected error
+        rep = {"verdict": "failed", "attention": attention, "reason":
+               f"internal error: {type(exc).__name__}: {exc}", "blocks": None}
+        return Result("failed", rep, None, None)
+    t1 = time.perf_counter()
+    if attention == "softmax":
+        s = model.search
+        verdict = s["verdict"]
+        rep = _report(model.certificate, model.summary, verdict, s["reason"], ds.source,
+                      {"total": round(time.perf_counter() - t0, 4)}, s)
+    else:
+        import proofs_check
+        from proofs_check import report as pcr
+        verdict, result = pcr.run(model.certificate, limits or proofs_check.DEFAULT)
+        if verdict == "malformed":     # e.g. a limit below what this dataset needs
+            raise CertificateError(f"{ds.source}: the certificate is beyond a limit: {result['reason']}")
+        model.summary = result if verdict == "verified" else None
+        verdict = VERDICT[verdict]
+        t2 = time.perf_counter()
+        rep = _report(model.certificate, model.summary, verdict, result.get("reason"), ds.source,
+                      {"construct": round(t1 - t0, 4), "check": round(t2 - t1, 4),
+                       "total": round(t2 - t0, 4)})
+    cert = None
+    if verdict == "certified":
+        cert = model.certificate
+        cert["verdict"] = "certified"
+        cert["bounds"] = {"blocks": rep["block_bound"]} if attention == "softmax" else \
+            {"blocks": rep["block_bound"], "width": WIDTH_BOUND}
+        cert["parameter_norms"] = rep["parameter_norms"]
+    return Result(verdict, rep, cert, model)
