@@ -33,10 +33,18 @@ MAX_STRADDLE = 6
 
 
 class Ball:
-    __slots__ = ("c", "r", "n")
+    """Centre c, radius r, multiplicity n; never changed once made.  ``memo``
+    keeps intervals <u, x> already computed for this ball (by row, see
+    :meth:`Balls.row`), ``h`` the hash of (c, r)."""
+    __slots__ = ("c", "r", "n", "h", "memo")
 
     def __init__(self, c, r, n=1):
-        self.c, self.r, self.n = c, r, n
+        self.c, self.r, self.n, self.h, self.memo = c, r, n, None, {}
+
+    def key_hash(self):
+        if self.h is None:
+            self.h = hash((self.c, self.r))
+        return self.h
 
 
 def l1(u):
@@ -54,26 +62,30 @@ def interval(u, ball, b=Fraction(0)):
 
 
 def merge(balls):
+    """Balls with equal centre and radius become one, multiplicities added (a
+    ball met once is kept as the same object)."""
     out = {}
     for bl in balls:
-        key = (bl.c, bl.r)
-        if key in out:
-            out[key].n += bl.n
+        group = out.setdefault(bl.key_hash(), [])
+        for i, e in enumerate(group):
+            if e.c == bl.c and e.r == bl.r:
+                group[i] = Ball(bl.c, bl.r, e.n + bl.n)
+                break
         else:
-            out[key] = Ball(bl.c, bl.r, bl.n)
-    return list(out.values())
+            group.append(bl)
+    return [bl for group in out.values() for bl in group]
 
 
 class FFLayer:
     """One FF layer acting on balls; each activation pattern's affine map is built once."""
 
-    def __init__(self, ff, where):
+    def __init__(self, ff, where, G=None):
         self.eta, self.U, self.b, self.W = ff
-        self.where, self.maps = where, {}
+        G = G or Balls()
+        self.where, self.maps, self.iv = where, {}, G.iv
         self.rows = {}
         for k, u in enumerate(self.U):
-            self.rows.setdefault(u, []).append(k)
-        self.l1 = {u: l1(u) for u in self.rows}
+            self.rows.setdefault(G.row(u), []).append(k)
 
     def affine(self, S):
         """(M, c, norm of eta I + M, is_identity) of the map x -> eta x + M x + c on pattern S."""
@@ -97,9 +109,9 @@ class FFLayer:
     def __call__(self, bl):
         fixed, straddle = [], []
         for u, ks in self.rows.items():
-            s, w = dot(u, bl.c), bl.r * self.l1[u]
+            lo_u, hi_u = self.iv(u, bl)          # s - w, s + w: s = <u, c>, w = r |u|_1
             for k in ks:
-                lo, hi = s + self.b[k] - w, s + self.b[k] + w
+                lo, hi = lo_u + self.b[k], hi_u + self.b[k]
                 if lo > 0:
                     fixed.append(k)
                 elif hi > 0:
@@ -138,12 +150,13 @@ def apply(V, x):
     return tuple(dot(r, x) for r in V[1])
 
 
-def score(A, q, k):
-    """Interval of <A x_q, x_k> over the two balls."""
+def score(A, q, k, iq=None, ik=None):
+    """Interval of <A x_q, x_k> over the two balls (for A = c a a^T, iq and ik
+    may give the intervals of <a, x> on the balls)."""
     if A[0] == "zero":
         return Fraction(0), Fraction(0)
     if A[0] == "rank1":
-        (a1, a2), (b1, b2) = interval(A[2], q), interval(A[2], k)
+        (a1, a2), (b1, b2) = iq or interval(A[2], q), ik or interval(A[2], k)
         ps = [a1 * b1, a1 * b2, a2 * b1, a2 * b2]
         lo, hi = min(ps), max(ps)
         c = A[1]
@@ -204,11 +217,14 @@ def sa_balls(sa, toks, tau, order, where, stats):
     """Softmax SA on one sequence.  Returns (new balls, robust argmax per query)."""
     rho, A, V = sa
     if V[0] == "zero" or (V[0] == "scalar" and V[1] == 0):
+        if rho == 1:
+            return list(toks), None
         return [Ball(tuple(rho * c for c in t.c), abs(rho) * t.r, t.n) for t in toks], None
     nV = mat_norm(V)
     out, arg = [], []
-    for t in toks:
-        sc = [score(A, t, k) for k in toks]
+    ivs = [interval(A[2], k) for k in toks] if A[0] == "rank1" else None   # once per ball
+    for i, t in enumerate(toks):
+        sc = [score(A, t, k, ivs and ivs[i], ivs and ivs[j]) for j, k in enumerate(toks)]
         best = max(range(len(toks)), key=lambda j: sc[j][0])
         others = [sc[j][1] for j in range(len(toks)) if j != best]
         if others and not sc[best][0] > max(others):
@@ -233,16 +249,33 @@ class Balls:
     """The geometry of enclosures for the lemma predicates (proofs_check.lemmas):
     a token is a max-norm ball with rational centre and radius."""
 
-    @staticmethod
-    def tube(u, lo, hi):
+    def __init__(self):
+        self.rows = {}
+
+    def row(self, u):
+        """The one object standing for the row value u in this check, so balls can
+        remember <u, x> by it."""
+        return self.rows.setdefault(tuple(u), tuple(u))
+
+    def tube(self, u, lo, hi):
+        u = self.row(u)
+        memo = id(u)
+
         def side(t):
-            a, b = interval(u, t)
+            hit = t.memo.get(memo)
+            a, b = hit if hit is not None else self.iv(u, t)
             return "in" if a > lo and b < hi else "out" if b <= lo or a >= hi else "meets"
         return side
 
-    @staticmethod
-    def iv(u, t):
-        return interval(u, t)
+    def iv(self, u, t):
+        hit = t.memo.get(id(u))    # memo keys are ids of this check's row objects, all
+        if hit is not None:         # kept alive in self.rows: an id found is u itself
+            return hit
+        u = self.row(u)
+        hit = t.memo.get(id(u))
+        if hit is None:
+            hit = t.memo[id(u)] = interval(u, t)
+        return hit
 
     @staticmethod
     def near(u, lo, hi, seqs):
@@ -317,7 +350,7 @@ def check(cert, progress=None, trace=None, limits=DEFAULT):
     for k, blk in enumerate(blocks, 1):
         where, (eta, U, b, W), (rho, A, V), claims = read_block(blk, k, nums, d)
         width = max(width, len(U))
-        layer = FFLayer((eta, U, b, W), where)
+        layer = FFLayer((eta, U, b, W), where, G)
         mid = [merge(layer(t) for t in toks) for toks in seqs]
         stats = {}
         res = [sa_balls((rho, A, V), toks, tau, order, where, stats) for toks in mid]
