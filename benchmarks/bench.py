@@ -48,6 +48,14 @@ Rows of --suite (--rows picks some, by name):
   dyadic          dyadic:    N=40, 50-200 tokens, d=8, m=3, bits 40
   algebraic       algebraic: N=10, n=20, d=4, m=2 (sqrt(2), sqrt(3), (1+sqrt(5))/2)
   figure5         examples/figure5.json, read from the file
+  softmax-small   generic, softmax: N=20, 10-50 tokens, d=4, m=3
+  softmax-large   generic, softmax: N=40, 50-200 tokens, d=8, m=3
+
+A softmax row runs the whole `exactseq check --attention softmax --json` (the
+temperature and order search included: its time is the row's end-to-end and
+CLI time), then verify and the float pass of the certificate it wrote.  Every
+other row ends with `CLI s`: the wall time of `exactseq check FILE --quiet` in
+a new process (Python start-up, the report's margins and norms included).
 """
 from __future__ import annotations
 
@@ -123,6 +131,10 @@ ROWS = {
     "dyadic": {"family": "dyadic", "N": 40, "nmin": 50, "nmax": 200, "d": 8, "m": 3, "bits": 40},
     "algebraic": {"family": "algebraic", "N": 10, "nmin": 20, "nmax": 20, "d": 4, "m": 2},
     "figure5": {"family": "file", "path": "examples/figure5.json"},
+    "softmax-small": {"family": "generic", "N": 20, "nmin": 10, "nmax": 50, "d": 4, "m": 3,
+                      "attention": "softmax"},
+    "softmax-large": {"family": "generic", "N": 40, "nmin": 50, "nmax": 200, "d": 8, "m": 3,
+                      "attention": "softmax"},
 }
 FAMILY_DEFAULT_ROW = {"generic": "generic", "decimals": "decimals-m5", "dyadic": "dyadic",
                       "algebraic": "algebraic"}
@@ -163,6 +175,42 @@ def _rss_mb(who=resource.RUSAGE_SELF):
     return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
 
 
+def _cli(path, *extra):
+    """(seconds, exit status, stdout) of ``exactseq check PATH ...`` in a new process:
+    what a user waits for, Python start-up included."""
+    code = "import sys; from exactseq.cli import main; sys.exit(main(sys.argv[1:]))"
+    t = time.perf_counter()
+    p = subprocess.run([sys.executable, "-c", code, "check", path, *extra], capture_output=True,
+                       text=True, cwd=ROOT)
+    return time.perf_counter() - t, p.returncode, p.stdout
+
+
+def softmax_child(spec, emit):
+    """A softmax row: the whole ``exactseq check --attention softmax`` (temperature
+    and order search included), then verify and the float pass of its certificate."""
+    import floatpass
+    with tempfile.TemporaryDirectory() as tmp:
+        data, out = os.path.join(tmp, "data.json"), os.path.join(tmp, "cert.json")
+        with open(data, "w") as fh:
+            json.dump(dataset_of(spec), fh)
+        t, status, stdout = _cli(data, "--attention", "softmax", "--json", "--certificate", out)
+        rep = json.loads(stdout)
+        emit(family=f"{spec['family']} softmax", N=rep["dataset"]["N"], tokens=rep["dataset"]["sum_n"],
+             d=rep["dataset"]["d"], m=str(spec["m"]), blocks=rep["blocks"], cli=t,
+             end_to_end=t, verdict=rep["verdict"], tau=rep.get("tau"))
+        if rep["verdict"] != "certified":
+            emit(done=True)
+            return
+        with open(out) as fh:
+            text = fh.read()
+    cert = json.loads(text)
+    f = floatpass.timed(cert, repeats=3)
+    emit(float64=f["seconds"], float_convert=f["convert_seconds"], float_runs=f["runs"],
+         float_err=None if math.isnan(f["error"]) else f["error"], float_nan=math.isnan(f["error"]))
+    _, t_verify = _best(lambda: proofs_check.check(json.loads(text)))
+    emit(verify=t_verify, done=True)
+
+
 def row_child(spec):
     """Run one row in this process, printing the results so far as one JSON line
     after every stage."""
@@ -174,6 +222,9 @@ def row_child(spec):
     def emit(**kw):  # "at": a monotonic clock shared with the parent process
         res.update(kw, rss_mb=round(_rss_mb(), 1), at=time.monotonic())
         print(json.dumps(res), flush=True)
+
+    if spec.get("attention") == "softmax":
+        return softmax_child(spec, emit)
 
     if spec["family"] == "file":
         path = os.path.join(ROOT, spec["path"]) if not os.path.isabs(spec["path"]) else spec["path"]
@@ -203,10 +254,20 @@ def row_child(spec):
     _, t_verify = _best(lambda: proofs_check.check(json.loads(text)))
     emit(verify=t_verify, end_to_end=t_load + t_cons + t_cert + t_verify)
     _, t_check = _best(lambda: proofs_check.check(cert))
-    emit(check=t_check, done=True)
+    emit(check=t_check)
+    del cons, cert, text
+    if spec["family"] == "file":
+        t_cli = _best(lambda: _cli(path, "--quiet"))[0][0]
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "data.json")
+            with open(path, "w") as fh:
+                json.dump(dataset_of(spec), fh)
+            t_cli = _cli(path, "--quiet")[0]
+    emit(cli=t_cli, done=True)
 
 
-STAGES = ("load", "construct", "certificate", "float64", "verify", "check")
+STAGES = ("load", "construct", "certificate", "float64", "verify", "check", "cli")
 
 
 def run_row(name, spec, timeout):
@@ -254,6 +315,7 @@ def with_ratios(res, deadline):
     the lower bounds."""
     f64 = res.get("float64")
     res["check_over_float64"] = res["check"] / f64 if res.get("check") is not None and f64 else None
+    res["verify_over_float64"] = res["verify"] / f64 if res.get("verify") is not None and f64 else None
     res["e2e_over_float64"] = (res["end_to_end"] / f64 if res.get("end_to_end") is not None and f64
                                else None)
     res["lower_bounds"] = _lower_bounds(res, deadline) if res.get("timed_out") else {}
@@ -280,12 +342,13 @@ def _lower_bounds(res, deadline):
 
 COLUMNS = [("family", "family"), ("N", "N"), ("tokens", "tokens"), ("d", "d"), ("m", "m"),
            ("blocks", "blocks"), ("construct", "construct s"), ("check", "check s"),
-           ("end_to_end", "end-to-end s"), ("verify", "verify s"), ("float64", "float64 s"),
-           ("check_over_float64", "check/f64"), ("e2e_over_float64", "e2e/f64"),
+           ("end_to_end", "end-to-end s"), ("cli", "CLI s"), ("verify", "verify s"),
+           ("float64", "float64 s"), ("check_over_float64", "check/f64"),
+           ("verify_over_float64", "verify/f64"), ("e2e_over_float64", "e2e/f64"),
            ("float_err", "f64 err"), ("rss_mb", "RSS MB")]
 
 
-TIME_COLUMNS = ("construct", "check", "end_to_end", "verify", "float64")
+TIME_COLUMNS = ("construct", "check", "end_to_end", "cli", "verify", "float64")
 
 
 def _ratio(v):
@@ -300,7 +363,7 @@ def _cell(r, key):
     v = r.get(key)
     if key == "float_err" and r.get("float_nan"):
         return "nan"
-    ratio = key in ("check_over_float64", "e2e_over_float64")
+    ratio = key in ("check_over_float64", "verify_over_float64", "e2e_over_float64")
     if v is None:
         if r.get("timed_out"):
             if key in TIME_COLUMNS:

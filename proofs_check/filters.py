@@ -59,9 +59,12 @@ def _floats(keys):
 
 def _gram(F, sign):
     """Rows of the float Gram matrix sign * fl(<x^_i, x^_j>): one matrix product
-    in NumPy when it is installed (the bound above allows any summation order,
-    with or without fused multiply-add), else plain Python."""
+    in NumPy when it is installed and the matrix is large enough to repay its
+    import (the bound above allows any summation order, with or without fused
+    multiply-add), else plain Python."""
     try:
+        if len(F) ** 2 * len(F[0]) < 50_000:
+            raise ImportError
         import numpy
     except ImportError:
         return [[sign * sum(map(mul, fi, fj)) for fj in F] for fi in F]
