@@ -388,13 +388,21 @@ class Numbers:
             self._check_root(base, e, val)
             self.roots[(base.c, e)] = val
 
-    def rat(self, s, where="number"):
-        if type(s) is str and len(s) <= self.short and _RAT.match(s):   # within every limit
+    def _quick(self, s):
+        """The rational "p" or "p/q" of a text short enough to be within every
+        limit, or None (then the full path below decides)."""
+        if type(s) is str and len(s) <= self.short and _RAT.match(s):
             n, _, d = s.partition("/")
             if not d:
                 return Fraction(int(n))
             if d.strip("0"):
                 return Fraction(int(n), int(d))
+        return None
+
+    def rat(self, s, where="number"):
+        q = self._quick(s)
+        if q is not None:
+            return q
         if not isinstance(s, str) or not _RAT.match(s):
             raise Malformed(f"{where}: expected a rational \"p\" or \"p/q\", got {_show(s)}")
         n, _, d = s.partition("/")
@@ -457,6 +465,10 @@ class Numbers:
 
     def coordinate(self, s, where):
         """A dataset coordinate: a rational, or (over a field) an expression."""
+        if self.field is None:
+            q = self._quick(s)
+            if q is not None:
+                return q
         if isinstance(s, str) and _RAT.match(s.strip()):
             return self.num(s.strip(), where)
         if not isinstance(s, str):

@@ -4,7 +4,8 @@ only those tokens.
 An FF layer with eta = 1 whose units all read one rational row u (every hat
 move is one) is affine on each interval between its cuts -b_k of <u, x>; where
 that affine map is the identity, tokens stay where they are.  So only the
-tokens with <u, x> in the hull of the non-identity intervals can move.
+tokens with <u, x> in a non-identity interval can move; runs of adjacent such
+intervals are searched one by one (a layer of several hats has one per hat).
 
 The :class:`State` keeps the current tokens (per sequence, a dict from the
 point's representation to the token) and, for each row u asked about, every
@@ -108,7 +109,12 @@ class State:
 
     def move(self, moves):
         """Apply simultaneous moves (j, token, key of its new point): every moved
-        token leaves first, then each lands, merging with a token at the same point."""
+        token leaves first, then each lands, merging with a token at the same point.
+        When many tokens move (a translation of every token, say), the indexes
+        are dropped instead of updated one token at a time, and rebuilt when
+        next asked for."""
+        if len(moves) > 64 and len(moves) * 8 > sum(map(len, self.maps)):
+            self.indexes = {}
         for j, t, _ in moves:
             del self.maps[j][t.key]
             for ix in self.indexes.values():
@@ -235,11 +241,21 @@ class OneRow:
                 moving.append((lo, hi))
         if not moving:
             return
-        moves = []
-        for j, t in state.near(self.pr, moving[0][0], moving[-1][1]):
-            k = self.image_key(t)
-            if k is not None:
-                moves.append((j, t, k))
+        groups = [moving[0]]     # runs of adjacent moving intervals (a layer of several hats has several)
+        for lo, hi in moving[1:]:
+            if groups[-1][1] == lo:
+                groups[-1] = (groups[-1][0], hi)
+            else:
+                groups.append((lo, hi))
+        moves, seen = [], set()
+        for lo, hi in groups:    # each search returns a superset of its run's tokens
+            for j, t in state.near(self.pr, lo, hi):
+                if id(t) in seen:            # found twice (equal float readings, or loose)
+                    continue
+                seen.add(id(t))
+                k = self.image_key(t)
+                if k is not None:
+                    moves.append((j, t, k))
         state.move(moves)
 
 
