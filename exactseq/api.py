@@ -344,7 +344,7 @@ def build(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec=6
     dataset (anything :func:`load` takes) and return its :class:`Model`.
 
     Softmax options are those of ``exactseq check``: ``tau`` (exact; default:
-    the first of 1, 1/10, 1/100, ... that certifies), ``find_tau0`` (bisect
+    the largest 1/10^k that certifies, see :mod:`exactseq.softsearch`), ``find_tau0`` (bisect
     for the largest temperature that certifies) and ``max_prec``.  Choosing a
     temperature means running the checker; the model then carries its
     ``summary``.  If no temperature certifies, the model of the last one tried
@@ -355,6 +355,8 @@ def build(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec=6
     from .construction import build as construct
     ds = load(dataset, limits)
     tau = _options(attention, tau, find_tau0, max_prec)
+    if getattr(ds, "causal", False) or attention == "causal":
+        return _build_causal(ds, attention, progress)
     if attention == "hardmax":
         t0 = time.perf_counter()
         cons = construct(ds, progress=progress)
@@ -367,10 +369,27 @@ def build(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec=6
     return _build_softmax(ds, tau, find_tau0, max_prec, limits, progress)
 
 
-def _build_softmax(ds, tau, find_tau0, max_prec, limits, progress):
+def _build_causal(ds, attention, progress):
+    """A dataset with "targets": masked attention (construction/causal.py)."""
     from . import certificate
+    from .construction import causal
+    if not getattr(ds, "causal", False):
+        raise ValueError("attention='causal' needs a dataset with 'targets' (one target per position)")
+    if attention == "softmax":
+        raise ValueError("a dataset with 'targets' is for causal attention, not softmax")
+    t0 = time.perf_counter()
+    cons = causal.build(ds, progress=progress)
+    cert = json.loads(certificate.dumps(certificate.build(ds, cons, attention="causal")))
+    model = Model(cert, _net=cons.model)
+    model.construct_time = time.perf_counter() - t0
+    model.search = None
+    model.source = ds.source
+    model.causal = {"phases": dict(cons.phase_blocks), "classes": cons.classes}
+    return model
+
+
+def _build_softmax(ds, tau, find_tau0, max_prec, limits, progress):
     from .construction import build as construct
-    from .numbers import simplest_in
     import proofs_check
     if ds.field is not None:
         raise DatasetError(f"{ds.source}: softmax certification needs rational coordinates")
@@ -379,43 +398,8 @@ def _build_softmax(ds, tau, find_tau0, max_prec, limits, progress):
     cons = construct(ds, attention="softmax")
     say = progress or (lambda text: None)
 
-    def attempt(t):
-        order, unknown, failed, cert = 1, None, None, None
-        while order <= max_prec:
-            say(f"softmax: tau = {t}, order {order}")
-            cert = json.loads(certificate.dumps(certificate.build(ds, cons, "softmax", t, order)))
-            try:
-                return "certified", proofs_check.check(cert, limits=limits), cert
-            except proofs_check.Unknown as exc:
-                unknown = str(exc)
-            except proofs_check.Rejected as exc:
-                failed = str(exc)
-            except proofs_check.Malformed as exc:
-                return "failed", f"internal error: {exc}", cert
-            order *= 2
-        if failed:
-            return "failed", f"{failed} (at every order up to {max_prec})", cert
-        return "unknown", f"{unknown} (at order {max_prec})", cert
-
-    tried = []
-    taus = [tau] if tau is not None else [Fraction(1, 10 ** k) for k in range(13)]
-    for t in taus:
-        result = attempt(t)
-        tried.append({"tau": str(t), "verdict": result[0]})
-        if result[0] == "certified":
-            tau = t
-            break
-    if result[0] == "certified" and find_tau0:
-        lo, hi, best = tau, tau * 10, result
-        for _ in range(10):
-            mid = simplest_in(lo + (hi - lo) / 3, hi - (hi - lo) / 3)
-            r = attempt(mid)
-            tried.append({"tau": str(mid), "verdict": r[0]})
-            if r[0] == "certified":
-                lo, best = mid, r
-            else:
-                hi = mid
-        tau, result = lo, best
+    from .softsearch import search
+    result, tau, tried = search(ds, cons, tau, find_tau0, max_prec, say, limits)
     verdict, info, cert = result
     model = Model(cert)
     model.summary = info if verdict == "certified" else None
@@ -428,9 +412,9 @@ def _build_softmax(ds, tau, find_tau0, max_prec, limits, progress):
 
 def _options(attention, tau, find_tau0, max_prec):
     """The options of build/certify checked (ValueError); returns tau as a Fraction or None."""
-    if attention not in ("hardmax", "softmax"):
-        raise ValueError(f"attention must be 'hardmax' or 'softmax', not {attention!r}")
-    if attention == "hardmax":
+    if attention not in ("hardmax", "softmax", "causal"):
+        raise ValueError(f"attention must be 'hardmax', 'softmax' or 'causal', not {attention!r}")
+    if attention in ("hardmax", "causal"):
         if tau is not None or find_tau0:
             raise ValueError("tau and find_tau0 apply to softmax only")
         return None
@@ -479,6 +463,8 @@ def check(certificate, limits=None, source=None):
 def _report(cert, summary, verdict, reason, source, times, search=None):
     """The ``exactseq check --json`` object, from a certificate and the checker's summary."""
     from .tikhonov import parameter_norms
+    if cert.get("attention") == "causal":
+        return _causal_report(cert, summary, verdict, reason, source, times)
     ds = cert["dataset"]
     seqs = ds["sequences"]
     softmax = cert.get("attention", "hardmax") == "softmax"
@@ -514,10 +500,38 @@ def _report(cert, summary, verdict, reason, source, times, search=None):
     else:
         rep.update({
             "blocks": len(cert["blocks"]), "block_bound": 2 * sum_m + 2 * N + 1, "phases": phases,
-            "width": width, "width_bound": WIDTH_BOUND,
+            "width": width, "width_bound": cert.get("max_width", WIDTH_BOUND),
             "parameters": summary["parameters"] if summary else None,
             "claims_checked": summary["claims_checked"] if summary else None,
             "margins": _margins(cert), "sequences": seq, "reason": reason, "time_s": times})
+    if summary is not None:
+        rep["parameter_norms"] = parameter_norms(cert)
+    return rep
+
+
+def _causal_report(cert, summary, verdict, reason, source, times):
+    """The ``exactseq check --json`` object of a causal certificate."""
+    from proofs_check.causal import bound
+    from .tikhonov import parameter_norms
+    ds = cert["dataset"]
+    seqs = ds["sequences"]
+    limit, T, c = bound([(tuple(map(tuple, s["input"])), None) for s in seqs])
+    phases = {}
+    for b in cert["blocks"]:
+        phases[b["phase"]] = phases.get(b["phase"], 0) + 1
+    rep = {"verdict": verdict, "attention": "causal",
+           "dataset": {"file": source, "N": len(seqs), "d": ds["dimension"],
+                       "sum_n": sum(len(s["input"]) for s in seqs), "prefixes": T, "tokens": c,
+                       "field": None},
+           "blocks": len(cert["blocks"]), "block_bound": limit, "reformulation_blocks": 4 * T + 1,
+           "phases": phases, "classes": None,
+           "width": max((len(b["ff"]["U"]) for b in cert["blocks"]), default=0),
+           "width_bound": WIDTH_BOUND,
+           "parameters": summary["parameters"] if summary else None,
+           "claims_checked": summary["claims_checked"] if summary else None,
+           "sequences": [{"index": j, "name": s.get("name"), "n": len(s["input"]), "verdict": verdict}
+                         for j, s in enumerate(seqs)],
+           "reason": reason, "time_s": times}
     if summary is not None:
         rep["parameter_norms"] = parameter_norms(cert)
     return rep
@@ -647,6 +661,8 @@ def certify(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec
         rep = _report(model.certificate, model.summary, verdict, result.get("reason"), ds.source,
                       {"construct": round(t1 - t0, 4), "check": round(t2 - t1, 4),
                        "total": round(t2 - t0, 4)})
+        if getattr(model, "causal", None):      # the constructor's record (causal)
+            rep["classes"] = model.causal["classes"]
     cert = None
     if verdict == "certified":
         cert = model.certificate

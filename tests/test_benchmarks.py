@@ -156,4 +156,4 @@ def test_bench_table_marks_a_timeout():
     bench.with_ratios(r, 104.0)
     assert r["lower_bounds"] == pytest.approx({"check": 4.0, "check_over_float64": 400.0})
     cells = [c.strip() for c in bench.table([r]).splitlines()[2].split("|")]
-    assert cells[5:14] == ["3", "0.50", ">5", "1.80", "1.00", "0.01", ">400", "180", "?"]
+    assert cells[5:16] == ["3", "0.50", ">5", "1.80", ">5", "1.00", "0.01", ">400", "100", "180", "?"]

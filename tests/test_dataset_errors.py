@@ -91,4 +91,4 @@ def test_unknown_keys_are_warned_about_on_stderr(tmp_path, capsys):
     path = _file(tmp_path, S(([[1, 2], [3, 4]], [[1, 2]]), dimesion=2))
     assert main(["check", path, "--quiet"]) == 0
     assert capsys.readouterr().err == (f"exactseq: warning: {path}: unknown top-level key "
-                                       "'dimesion' ignored (known keys: dimension, sequences)\n")
+                                       "'dimesion' ignored (known keys: classes, dimension, sequences)\n")

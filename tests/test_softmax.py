@@ -10,7 +10,9 @@ import pytest
 import proofs_check
 from proofs_check import softmax as sm
 from exactseq import certificate
-from exactseq.cli import _softmax_attempt, main
+from exactseq.cli import main
+from exactseq.softsearch import attempt
+from proofs_check.limits import DEFAULT
 from exactseq.construction import build
 from exactseq.dataset import from_obj, load
 from test_construction import CASES
@@ -22,7 +24,7 @@ def certify_softmax(ds, max_prec=64):
     cons = build(ds, attention="softmax")
     for k in range(0, 10):
         tau = Fraction(1, 10**k)
-        verdict, info, cert = _softmax_attempt(ds, cons, tau, max_prec, lambda s: None)
+        verdict, info, cert = attempt(ds, cons, tau, max_prec, lambda s: None, DEFAULT)
         if verdict == "certified":
             return cons, info, json.loads(certificate.dumps(cert))
     raise AssertionError(f"not certified: {info}")
@@ -170,3 +172,29 @@ def test_softmax_needs_rational_data(capsys):
     assert main(["check", path, "--attention", "softmax"]) == 2
     assert capsys.readouterr().err == \
         f"exactseq: error: {path}: softmax certification needs rational coordinates\n"
+
+
+def test_search_order_stops_on_a_repeated_message_and_tau_steps_by_100(monkeypatch):
+    """The search logic alone, on a stand-in checker: it certifies at tau <= 1/1000
+    only, and below that fails with one message at every order."""
+    import proofs_check
+    from exactseq import softsearch
+    calls = []
+
+    def fake(cert, limits=None):
+        tau, order = Fraction(cert["softmax"]["tau"]), cert["softmax"]["order"]
+        calls.append((tau, order))
+        if tau <= Fraction(1, 1000):
+            return {"order": order}
+        raise proofs_check.Unknown("block 3 (saturate): an enclosure straddles 2 ReLU kinks")
+
+    monkeypatch.setattr(proofs_check, "check", fake)
+    ds = load(ROOT / "examples" / "figure5.json")
+    cons = build(ds, attention="softmax")
+    (verdict, info, _), tau, tried = softsearch.search(ds, cons, None, False, 64, lambda s: None, None)
+    assert verdict == "certified" and tau == Fraction(1, 1000) and info == {"order": 4}
+    assert [t["tau"] for t in tried] == ["1", "1/100", "1/10000", "1/1000"]
+    assert calls == [(Fraction(1), 4), (Fraction(1), 8), (Fraction(1, 100), 4), (Fraction(1, 100), 8),
+                     (Fraction(1, 10000), 4), (Fraction(1, 1000), 4)]
+    v, info, _ = softsearch.attempt(ds, cons, Fraction(1, 10), 64, lambda s: None, None)
+    assert v == "unknown" and info.endswith("(at order 8)")

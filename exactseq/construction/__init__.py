@@ -16,6 +16,7 @@ from .collapse import collapse
 from .common import TUBE_HARDMAX, TUBE_SOFTMAX, ConstructionError
 from .interpolation import interpolate
 from .leaders import select_leaders
+from .packing import DEFAULT_WIDTH, layers
 from .separation import separate
 from .softmax import staircase
 
@@ -27,6 +28,9 @@ class Construction:
     model: Transformer
     phase_blocks: dict
     states: dict = field(default_factory=dict)   # phase -> sequences after it
+    max_width: int = DEFAULT_WIDTH                # the widest FF layer allowed
+    unpacked_blocks: int = None                   # the same moves at one per block
+    saved_by_sharing: int = None                  # blocks saved by shared leaders (classification)
 
     @property
     def blocks(self):
@@ -40,10 +44,24 @@ def block_bound(ds):
 WIDTH_BOUND = 4
 
 
-def build(ds, progress=None, attention="hardmax"):
+def build(ds, progress=None, attention="hardmax", max_width=None, share=None):
     """The construction; with attention="softmax" (Theorem 1.6) the hat tubes
-    are narrower and a saturating staircase block follows the collapse."""
+    are narrower and a saturating staircase block follows the collapse.
+
+    ``max_width`` (hardmax, >= 4): the widest FF layer; the hat moves of the
+    leaders and interpolation phases are packed several per layer (packing.py).
+    ``share`` (default: for a hardmax classification dataset): sequences with equal
+    output lists share their leader positions, so their interpolation moves
+    are shared."""
+    if getattr(ds, "causal", False):     # a dataset with "targets": masked attention (causal.py)
+        from .causal import build as build_causal
+        return build_causal(ds, progress)
+    width = DEFAULT_WIDTH if max_width is None else max_width
+    if width < DEFAULT_WIDTH:
+        raise ValueError(f"max_width must be at least {DEFAULT_WIDTH}, not {width}")
     d, softmax = ds.dim, attention == "softmax"
+    if share is None:
+        share = getattr(ds, "classes", None) is not None and not softmax
     tube = TUBE_SOFTMAX if softmax else TUBE_HARDMAX
     outputs = [list(p.output) for p in ds.pairs]
     m = [len(Y) for Y in outputs]
@@ -60,7 +78,7 @@ def build(ds, progress=None, attention="hardmax"):
     say("separation")
     seqs = record("separation", *separate(seqs, d, tube))
     say("leaders")
-    lead_blocks, seqs, data = select_leaders(seqs, outputs, d, tube)
+    lead_blocks, seqs, data = select_leaders(seqs, outputs, d, tube, width, share)
     seqs = record("leaders", lead_blocks, seqs)
     say("collapse")
     col_blocks, seqs = collapse(seqs, data, d, m, counts=not softmax)
@@ -68,9 +86,13 @@ def build(ds, progress=None, attention="hardmax"):
         col_blocks.append(staircase(seqs, m, d))
     seqs = record("collapse", col_blocks, seqs)
     say("interpolation")
-    record("interpolation", *interpolate(seqs, outputs, d, tube))
-    return Construction(Transformer(blocks, d), counts, states)
+    record("interpolation", *interpolate(seqs, outputs, d, tube, width))
+    hats = {ph: sum(1 for b in blocks if b.phase == ph for c in b.claims if c["kind"] == "hat")
+            for ph in ("leaders", "interpolation")}
+    unpacked = len(blocks) - counts["leaders"] - counts["interpolation"] + sum(hats.values())
+    saved = layers(ds.sum_m, width) - counts["interpolation"] if share else None
+    return Construction(Transformer(blocks, d), counts, states, width, unpacked, saved)
 
 
 __all__ = ["build", "Construction", "ConstructionError", "PHASES", "block_bound",
-           "WIDTH_BOUND"]
+           "WIDTH_BOUND", "DEFAULT_WIDTH"]
