@@ -100,6 +100,8 @@ def build(ds, construction, attention="hardmax", tau=None, order=None):
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(0)  # exact integers of any size
     data = canonical_obj(ds)
+    if getattr(ds, "causal", False):      # "targets": every attention layer is masked
+        attention = "causal"
     return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "attention": attention,
             "versions": versions(), "dataset_sha256": canonical_hash(data), "dataset": data,
             "field": field_obj(ds), "blocks": [block_obj(b) for b in construction.blocks],
@@ -138,7 +140,9 @@ class CertificateError(ValueError):
 
 def load_model(cert):
     """Rebuild the Transformer (blocks with their claims) from a certificate object."""
-    from .model import FF, SA, Block, Mat, Transformer
+    from .model import FF, SA, Block, MaskedSA, Mat, Transformer
+    if isinstance(cert, dict) and cert.get("attention") == "causal":   # every attention layer is masked
+        SA = MaskedSA
     try:
         field = _field_of(cert)
         d = cert["dataset"]["dimension"]

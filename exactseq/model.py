@@ -6,6 +6,7 @@ Semantics (MATH.md section 2):
 * ``SA(X)_i = rho * x_i + sum_j w_ij V x_j`` with hardmax weights: the
   maximisers C_i of ``<A x_i, x_j>`` over j share weight 1/|C_i| (ties kept).
 * A block is ``SA(FF(X))``; a transformer applies its blocks in order.
+* Masked (causal) attention, :class:`MaskedSA`: the same with j <= i only.
 
 ``evaluate`` here is deliberately simple (index by index, no caching); the
 certified path is the independent checker in ``proofs_check``.
@@ -17,7 +18,7 @@ from fractions import Fraction
 
 from .numbers import dot, sign
 
-__all__ = ["Mat", "FF", "SA", "Block", "Transformer", "ZERO", "identity_ff",
+__all__ = ["Mat", "FF", "SA", "MaskedSA", "Block", "Transformer", "ZERO", "identity_ff",
            "identity_sa"]
 
 
@@ -116,6 +117,36 @@ class SA:
 
     def params(self):
         return [self.rho] + self.A.params() + self.V.params()
+
+
+@dataclass(frozen=True)
+class MaskedSA(SA):
+    """Causal (masked) hardmax attention: position i attends to positions 1..i only.
+
+    ``SA(X)_i = rho * x_i + sum_{j <= i} w_ij V x_j``, the maximisers of
+    ``<A x_i, x_j>`` over j <= i sharing weight equally; so output i depends on
+    x_1..x_i alone.
+    """
+
+    def apply(self, X):
+        X = list(X)
+        return [self._one(X[:i + 1]) for i in range(len(X))]
+
+    def _one(self, P):
+        """The output at the last position of the prefix P."""
+        xi = P[-1]
+        q = self.A.apply(xi)
+        scores = [dot(q, xj) for xj in P]
+        best = scores[0]
+        for s in scores[1:]:
+            if sign(s - best) > 0:
+                best = s
+        C = [j for j, s in enumerate(scores) if s == best]
+        acc = [0] * len(xi)
+        for j in C:
+            acc = [a + v for a, v in zip(acc, self.V.apply(P[j]))]
+        n = Fraction(len(C))
+        return tuple(self.rho * x + a / n for x, a in zip(xi, acc))
 
 
 @dataclass

@@ -50,7 +50,8 @@ def _model_and_data(source, limits=None):
     data = source.certificate.get("dataset")
     if not isinstance(data, dict) or not isinstance(data.get("sequences"), list):
         raise api.CertificateError("malformed certificate: no dataset")
-    seqs = [(s.get("name"), s["input"], s["output"]) for s in data["sequences"]]
+    seqs = [(s.get("name"), s["input"], s["output"] if "output" in s else s.get("targets", []))
+            for s in data["sequences"]]     # causal datasets: the targets are drawn as the outputs
     return source, seqs
 
 
