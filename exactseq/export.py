@@ -1,0 +1,266 @@
+"""``exactseq export``: a certificate's weights as NumPy, safetensors or PyTorch files.
+
+Names (k = 0, 1, ... the block; matrices dense, floats correctly rounded from
+the exact numbers, see :mod:`exactseq.weights`):
+``blocks.{k}.ff.eta`` (), ``blocks.{k}.ff.U`` (w x d), ``blocks.{k}.ff.b`` (w),
+``blocks.{k}.ff.W`` (d x w), ``blocks.{k}.sa.rho`` (), ``blocks.{k}.sa.A`` (d x d),
+``blocks.{k}.sa.V`` (d x d); a width-0 FF layer has U of shape (0, d).
+
+Metadata (:func:`metadata`): format "exactseq-weights", format_version,
+attention, tau (float) and tau_exact (text), certificate_sha256 (of the
+certificate file's bytes), dataset_sha256, dtype, dimension, blocks, phases,
+exactseq_version.  npz: a one-element string array ``__metadata__`` holding
+the JSON object; safetensors: the header's string metadata (strings as they
+are, other values as JSON text, null values left out); torch: ``torch.save``
+of ``{"state_dict": ..., "metadata": ...}`` (loads with ``weights_only=True``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+
+EXIT_OK, EXIT_BAD = 0, 2
+FORMATS = ("npz", "safetensors", "torch")
+EXTENSIONS = {".npz": "npz", ".safetensors": "safetensors", ".pt": "torch", ".pth": "torch"}
+STRING_KEYS = ("format", "attention", "tau_exact", "certificate_sha256", "dataset_sha256",
+               "dtype", "exactseq_version")
+NEEDS = {"npz": (("numpy",), "npz export needs numpy: pip install 'exactseq[export]'"),
+         "safetensors": (("numpy", "safetensors"),
+                         "safetensors export needs safetensors and numpy: "
+                         "pip install 'exactseq[safetensors]'"),
+         "torch": (("numpy", "torch"), "torch export needs torch: pip install 'exactseq[torch]'")}
+
+
+class ExportError(ValueError):
+    """A one-line reason the export cannot be done."""
+
+
+# ------------------------------------------------------------------ CLI
+def add_parser(sub):
+    from proofs_check import limits as lim
+    p = sub.add_parser(
+        "export", help="write a certificate's weights (npz, safetensors or torch)",
+        description="Write the weights of certificate CERT to OUT under the names "
+        "blocks.{k}.ff.eta, .ff.U, .ff.b, .ff.W, .sa.rho, .sa.A, .sa.V (k = 0, 1, ...; matrices "
+        "dense), each float the correctly rounded value of its exact number, with metadata "
+        "(attention, tau, the certificate's SHA-256, the format version).",
+        epilog="Exit status: 0 written, 2 bad input, a missing optional library, or bad usage.")
+    p.add_argument("cert", metavar="CERT", help="certificate JSON file")
+    p.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write (atomically)")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="npz (numpy), safetensors, or torch (torch.save of a state_dict for "
+                   "exactseq.torch.ExactTransformer); default: from OUT's extension "
+                   "(.npz, .safetensors, .pt, .pth)")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                   help="float format of the weights (default float64)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
+    lim.add_arguments(p)
+    return ["export"]
+
+
+def run(args):
+    try:
+        report = export(args)
+    except ExportError as exc:
+        return _bad(str(exc))
+    if args.json:
+        _print(json.dumps(report, indent=1))
+    elif not args.quiet:
+        _print(_line(report))
+    return EXIT_OK
+
+
+def _bad(msg):
+    print(f"exactseq: error: {msg}", file=sys.stderr)
+    return EXIT_BAD
+
+
+def _print(text):
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _line(r):
+    text = (f"wrote {r['file']}: {r['format']}, {r['dtype']}, {r['blocks']} blocks, "
+            f"{r['tensors']} tensors, {r['numbers']} numbers ({r['attention']}"
+            + (f", tau = {r['tau_exact']}" if r["tau_exact"] else "") + ")")
+    if r["overflow"]:
+        text += f"; {r['overflow']} weights beyond the {r['dtype']} range written as +-inf"
+    if r["underflow"]:
+        text += f"; {r['underflow']} non-zero weights round to 0 in {r['dtype']}"
+    return text
+
+
+def require(fmt):
+    """ExportError naming the optional extra if a library fmt needs is missing."""
+    mods, msg = NEEDS[fmt]
+    for m in mods:
+        try:
+            __import__(m)
+        except ImportError:
+            raise ExportError(msg) from None
+
+
+def out_path(path, source=None, what="weights"):
+    """The resolved path to write (through a symlink to its target), or ExportError."""
+    if not path:
+        raise ExportError("-o needs a file name")
+    real = os.path.realpath(path)
+    if source and os.path.exists(source) and os.path.exists(real) and os.path.samefile(real, source):
+        raise ExportError(f"{path}: is the certificate file; refusing to overwrite it")
+    if os.path.lexists(real) and not os.path.isfile(real):
+        raise ExportError(f"{path}: not a regular file; refusing to replace it with {what}")
+    directory = os.path.dirname(real) or "."
+    if not os.path.isdir(directory):
+        raise ExportError(f"{path}: cannot write: no directory {directory}")
+    if not os.access(directory, os.W_OK):
+        raise ExportError(f"{path}: cannot write: directory {directory} is not writable")
+    return real
+
+
+def export(args):
+    from proofs_check import limits as lim
+    from . import weights as wt
+    try:
+        limits = lim.from_args(args)
+    except lim.LimitError as exc:
+        raise ExportError(str(exc)) from None
+    fmt = args.format or EXTENSIONS.get(os.path.splitext(args.output)[1].lower())
+    if fmt is None:
+        raise ExportError(f"{args.output}: cannot tell the format from the extension: "
+                          "give --format npz, safetensors or torch")
+    require(fmt)
+    real = out_path(args.output, args.cert)
+    try:
+        model = wt.load(args.cert, limits)
+    except wt.InputError as exc:
+        raise ExportError(str(exc)) from None
+    from proofs_check.numbers import Malformed, Rejected, Unknown
+    rounder = wt.Rounder(args.dtype)
+    try:
+        arrays = state_dict(model, args.dtype, rounder)
+    except (Malformed, Rejected, Unknown) as exc:
+        raise ExportError(f"{args.cert}: malformed certificate: {exc}") from None
+    md = metadata(model, args.dtype)
+    try:
+        write(real, fmt, arrays, md, args.dtype)
+    except OSError as exc:
+        raise ExportError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    return {"file": args.output, "format": fmt, "dtype": args.dtype, "blocks": len(model.blocks),
+            "tensors": len(arrays), "numbers": int(sum(a.size for a in arrays.values())),
+            "overflow": rounder.overflow, "underflow": rounder.underflow,
+            "attention": model.attention, "tau": md["tau"], "tau_exact": md["tau_exact"],
+            "certificate": args.cert, "certificate_sha256": model.sha256}
+
+
+# ------------------------------------------------------------------ the contents
+def state_dict(model, fmt, rounder=None):
+    """{name: float64 NumPy array} of the weights correctly rounded to fmt (cast with
+    ``astype`` to the format's dtype: exact, the values are representable)."""
+    from . import weights as wt
+    out = {}
+    for k, a in enumerate(wt.arrays(model, fmt, rounder)):
+        for name in wt.NAMES:
+            out[f"blocks.{k}.{name}"] = a[name]
+    return out
+
+
+def metadata(model, fmt):
+    """The metadata object of an export (see the module docstring)."""
+    from . import __version__
+    from . import weights as wt
+    tau = None if model.tau is None else wt.to_float(model.tau, "float64")
+    tau_text = None
+    if model.tau is not None:
+        q = model.tau
+        tau_text = str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+    return {"format": "exactseq-weights", "format_version": 1, "attention": model.attention,
+            "tau": tau, "tau_exact": tau_text, "certificate_sha256": model.sha256,
+            "dataset_sha256": model.dataset_sha256, "dtype": fmt, "dimension": model.d,
+            "blocks": len(model.blocks), "phases": list(model.phases),
+            "exactseq_version": __version__}
+
+
+def _encode(md):
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in md.items() if v is not None}
+
+
+def _decode(md):
+    out = {k: None for k in ("tau", "tau_exact", "certificate_sha256", "dataset_sha256")}
+    for k, v in (md or {}).items():
+        out[k] = v if k in STRING_KEYS else json.loads(v)
+    return out
+
+
+def write(path, fmt, arrays, md, dtype="float64"):
+    """Write arrays (float64 NumPy arrays) and metadata to path atomically."""
+    import numpy as np
+    np_dtype = np.float32 if dtype == "float32" else np.float64
+    arrays = {k: np.array(v, np_dtype, order="C") for k, v in arrays.items()}
+
+    def go(tmp):
+        if fmt == "npz":
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays, __metadata__=np.array([json.dumps(md, sort_keys=True)]))
+        elif fmt == "safetensors":
+            from safetensors.numpy import save_file
+            save_file(arrays, tmp, metadata=_encode(md))
+        else:
+            import torch
+            torch.save({"state_dict": {k: torch.from_numpy(v) for k, v in arrays.items()},
+                        "metadata": md}, tmp)
+    atomic(path, go)
+
+
+def atomic(path, go):
+    """Run go(temporary path) in path's directory, then rename onto path: never a
+    partial file; the new file gets the ordinary permissions (0666 & ~umask)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".exactseq-", suffix=".tmp", dir=directory)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        go(tmp)
+        os.chmod(tmp, 0o666 & ~umask)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# ------------------------------------------------------------------ reading back
+def read_export(path):
+    """(state dict, metadata) of a file written by ``exactseq export``: NumPy arrays
+    for npz and safetensors, tensors for torch."""
+    import zipfile
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head.startswith(b"PK"):
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+        if any(n.endswith("data.pkl") for n in names):
+            import torch
+            obj = torch.load(path, weights_only=True)
+            return dict(obj["state_dict"]), dict(obj["metadata"])
+        import numpy as np
+        with np.load(path, allow_pickle=False) as z:
+            sd = {k: z[k] for k in z.files if k != "__metadata__"}
+            md = json.loads(str(z["__metadata__"][0]))
+        return sd, md
+    from safetensors import safe_open
+    with safe_open(path, framework="np") as f:
+        sd = {k: f.get_tensor(k) for k in f.keys()}
+        md = _decode(f.metadata())
+    return sd, md
