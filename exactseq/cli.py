@@ -39,7 +39,14 @@ Coordinates: integers, "p/q", exact decimals ("-0.125", "1e-30"; a JSON 0.1 is
 parentheses ("sqrt(3)/2", "(1+sqrt(5))/2", "2^(1/3)").
 Requirements (Assumption 1.3): inputs pairwise distinct as sets; no repeated
 token inside an input or an output; each output no longer than its input.
+Classification: each sequence may give a "label" (a string or an integer)
+instead of an "output", with an optional top-level "classes": {"label": [point]}
+(default: (1, 0, ..., 0), (2, 0, ..., 0), ... in order of first appearance,
+skipping input tokens).
 Unknown keys are ignored with a warning on stderr.
+Causal attention: sequences with "targets" (one target point per input
+position) instead of "output" are certified for masked attention, the output
+at every position exactly its target (equal prefixes need equal targets).
 
 Exit status: 0 certified, 1 a check failed, 2 bad input or usage, 3 undecided
 (softmax: the enclosures could not decide at any temperature and precision
@@ -124,17 +131,29 @@ def main(argv=None):
     pc.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     pc.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
     pc.add_argument("--certificate", metavar="OUT", help="write the certificate (canonical JSON) to OUT")
-    pc.add_argument("--attention", choices=("hardmax", "softmax"), default="hardmax",
-                    help="hardmax (Theorem 1.4, default) or softmax (Theorem 1.6)")
+    pc.add_argument("--attention", choices=("hardmax", "softmax", "causal"), default=None,
+                    help="hardmax (Theorem 1.4, default), softmax (Theorem 1.6), or causal: masked "
+                    "hardmax attention, for a dataset with 'targets' (one target per position; "
+                    "the default for such a dataset)")
     pc.add_argument("--tau", metavar="T", help="softmax only: temperature, exact (e.g. 1/1000); "
-                    "default: the first of 1, 1/10, 1/100, ... that certifies")
+                    "default: the largest 1/10^k (k <= 12) that certifies, found by trying "
+                    "1, 1/100, 1/10^4, ... and then one step of 10 back")
     pc.add_argument("--find-tau0", action="store_true",
                     help="softmax only: then bisect in [T, 10 T] for the largest temperature that "
-                    "certifies, T being --tau or the first of 1, 1/10, ... that certifies")
+                    "certifies, T being --tau or the default temperature")
     pc.add_argument("--max-prec", type=int, default=None, metavar="N",
                     help="softmax only: highest order of the exponential's rational lower bound "
                     "sum_{i<=N} x^i/i! used for the weight enclosures (default 64)")
     pc.add_argument("--jobs", type=int, default=1, metavar="J", help=JOBS_HELP)
+    pc.add_argument("--audit", choices=("float64", "float32", "bfloat16"), metavar="DTYPE",
+                    help="after a certificate, run the float audit (exactseq audit) of its "
+                    "weights in DTYPE (float64, float32 or bfloat16) and print its summary; "
+                    "the exit status stays the check's")
+    pc.add_argument("--max-width", type=int, default=None, metavar="W",
+                    help="hardmax only: FF layers of up to W units (W >= 4), so that a layer holds "
+                    "up to floor(W/3) hat moves of the leaders and interpolation phases (W - 1 with "
+                    "the shift): fewer blocks, wider layers; the certificate declares max_width W "
+                    "(default: one hat move per block, width 4)")
     lim.add_arguments(pc)
 
     pv = sub.add_parser("verify", help="re-check a certificate with proofs_check only",
@@ -228,6 +247,12 @@ def _options(args):
     jobs = getattr(args, "jobs", 1)
     if jobs is not None and jobs < 1:
         return limits, f"--jobs must be an integer >= 1, not {jobs}"
+    if args.command == "check" and args.max_width is not None:
+        if args.attention in ("softmax", "causal"):
+            return limits, "--max-width applies to hardmax only"
+        if args.max_width < 4:
+            return limits, (f"--max-width must be an integer >= 4 (a hat move and the shift take "
+                            f"4 units), not {args.max_width}")
     if args.command == "check" and args.attention != "softmax":
         for flag, given in (("--tau", args.tau), ("--find-tau0", args.find_tau0),
                             ("--max-prec", args.max_prec is not None)):
@@ -275,16 +300,30 @@ def cmd_check(args):
     for w in getattr(ds, "warnings", None) or ():
         print(f"exactseq: warning: {w}", file=sys.stderr)
     progress = _Progress(not args.quiet and not args.json)
+    causal = getattr(ds, "causal", False)
+    if causal and args.attention not in (None, "causal"):
+        return _bad(f"{args.file}: a dataset with 'targets' is for causal attention: use "
+                    "--attention causal, or no --attention")
+    if args.attention == "causal" and not causal:
+        return _bad(f"{args.file}: --attention causal needs a dataset with 'targets' "
+                    "(one target point per input position)")
+    if causal:
+        if args.max_width is not None:
+            return _bad("--max-width applies to hardmax only")
+        return _check_causal(ds, args, progress, limits)
     if args.attention == "softmax":
         return _check_softmax(ds, args, progress, limits)
     t0 = t1 = time.perf_counter()
     summary, reason, cert, verdict, model = None, None, None, "failed", {}
     try:
-        cons = build(ds, progress=lambda ph: progress(f"constructing: {ph}"))
+        cons = build(ds, progress=lambda ph: progress(f"constructing: {ph}"), max_width=args.max_width)
         t1 = time.perf_counter()
         cert = certificate.build(ds, cons)
+        if args.max_width is not None:
+            cert["max_width"] = args.max_width      # the width bound the checker applies
         model = {"phases": dict(cons.phase_blocks), "width": cons.model.width,
-                 "margins": _margins(cons)}
+                 "margins": _margins(cons), "unpacked": cons.unpacked_blocks,
+                 "saved": cons.saved_by_sharing}
         del cons        # the certificate says it all from here: free the model's memory
         gc.freeze()     # the certificate lives on: the collector need not rescan it
         summary = proofs_check.check(
@@ -315,7 +354,7 @@ def cmd_check(args):
         "block_bound": block_bound(ds),
         "phases": model.get("phases"),
         "width": model.get("width"),
-        "width_bound": WIDTH_BOUND,
+        "width_bound": args.max_width or WIDTH_BOUND,
         "parameters": summary["parameters"] if summary else None,
         "claims_checked": summary["claims_checked"] if summary else None,
         "margins": model.get("margins"),
@@ -325,43 +364,22 @@ def cmd_check(args):
         "time_s": {"construct": round(t1 - t0, 4), "check": round(t2 - t1, 4),
                    "total": round(t2 - t0, 4)},
     }
+    if args.max_width is not None:   # packed: the declared width and the count at one move per block
+        report.update(max_width=args.max_width, unpacked_blocks=model.get("unpacked"))
+    if ds.classes is not None:    # classification: classes, the O(N) bound, blocks saved
+        from . import classification
+        report["classification"] = classification.report(ds, model.get("saved"), verdict,
+                                                         args.max_width or WIDTH_BOUND)
     if summary is not None:   # exact ||theta||_2^2, ||theta||_1, ||theta||_inf (Section 2)
         from .tikhonov import add_norms
         add_norms(report, cert)
-    bounds = {"blocks": report["block_bound"], "width": WIDTH_BOUND}
+    bounds = {"blocks": report["block_bound"], "width": args.max_width or WIDTH_BOUND}
     return _finish(args, report, cert if summary is not None else None, bounds, _text_report)
-
-
-def _softmax_attempt(ds, cons, tau, max_prec, progress, limits=lim.DEFAULT):
-    """(verdict, summary or reason, certificate) at one temperature, raising the precision.
-
-    Any order that certifies gives a complete certificate; "failed" means a claim
-    was false at every order tried, "unknown" that the enclosures never separated.
-    """
-    from . import certificate
-    import proofs_check
-    order, unknown, failed = 1, None, None
-    while order <= max_prec:
-        progress(f"softmax: tau = {tau}, order {order}")
-        cert = certificate.build(ds, cons, "softmax", tau, order)
-        try:
-            return "certified", proofs_check.check(json.loads(certificate.dumps(cert)), limits=limits), cert
-        except proofs_check.Unknown as exc:
-            unknown = str(exc)
-        except proofs_check.Rejected as exc:
-            failed = str(exc)
-        except proofs_check.Malformed as exc:
-            return "failed", f"internal error: {exc}", None
-        order *= 2
-    if failed:
-        return "failed", f"{failed} (at every order up to {max_prec})", None
-    return "unknown", f"{unknown} (at order {max_prec})", None
 
 
 def _check_softmax(ds, args, progress, limits):
     from fractions import Fraction
     from .construction import build
-    from .numbers import simplest_in
     if ds.field is not None:
         return _bad(f"{args.file}: softmax certification needs rational coordinates")
     if args.max_prec is None:
@@ -381,25 +399,8 @@ def _check_softmax(ds, args, progress, limits):
         cons, result = None, ("failed", f"internal error: {type(exc).__name__}: {exc}", None)
     tried = []
     if cons is not None:
-        taus = [tau] if tau is not None else [Fraction(1, 10**k) for k in range(0, 13)]
-        for t in taus:
-            result = _softmax_attempt(ds, cons, t, args.max_prec, progress, limits)
-            tried.append({"tau": str(t), "verdict": result[0]})
-            if result[0] == "certified":
-                tau = t
-                break
-        if result[0] == "certified" and args.find_tau0:
-            lo, hi = tau, tau * 10
-            best = result
-            for _ in range(10):
-                mid = simplest_in(lo + (hi - lo) / 3, hi - (hi - lo) / 3)
-                r = _softmax_attempt(ds, cons, mid, args.max_prec, progress, limits)
-                tried.append({"tau": str(mid), "verdict": r[0]})
-                if r[0] == "certified":
-                    lo, best = mid, r
-                else:
-                    hi = mid
-            tau, result = lo, best
+        from .softsearch import search
+        result, tau, tried = search(ds, cons, tau, args.find_tau0, args.max_prec, progress, limits)
     progress.done()
     verdict, info, cert = result
     summary = info if verdict == "certified" else None
@@ -430,6 +431,97 @@ def _check_softmax(ds, args, progress, limits):
                    _softmax_report)
 
 
+def _check_causal(ds, args, progress, limits):
+    """Construct on the masked semantics (construction/causal.py) and certify with
+    proofs_check's causal path (exact masked evaluation of every position)."""
+    from . import certificate
+    from .construction import causal
+    import proofs_check
+    t0 = t1 = time.perf_counter()
+    bound, T, c = causal.block_bound(ds)
+    summary, reason, cert, verdict, cons = None, None, None, "failed", None
+    try:
+        cons = causal.build(ds, progress=lambda ph: progress(f"constructing: {ph}"))
+        t1 = time.perf_counter()
+        cert = certificate.build(ds, cons, attention="causal")
+        summary = proofs_check.check(json.loads(certificate.dumps(cert)), limits=limits,
+                                     progress=lambda k, n: progress(f"checking block {k}/{n}"))
+        verdict = "certified"
+    except proofs_check.Unknown as exc:
+        reason, verdict = str(exc), "unknown"
+    except proofs_check.Malformed as exc:
+        progress.done()
+        return _bad(f"{args.file}: the certificate is beyond a limit: {exc}")
+    except proofs_check.Rejected as exc:
+        reason = str(exc)
+    except Exception as exc:  # never certify after an unexpected error
+        reason = f"internal error: {type(exc).__name__}: {exc}"
+    finally:
+        progress.done()
+    t2 = time.perf_counter()
+    sum_n = sum(len(p.input) for p in ds.pairs)
+    report = {
+        "verdict": verdict, "attention": "causal",
+        "dataset": {"file": args.file, "N": ds.N, "d": ds.dim, "sum_n": sum_n, "prefixes": T,
+                    "tokens": c, "field": None},
+        "blocks": len(cert["blocks"]) if cert else None,
+        "block_bound": bound,
+        "reformulation_blocks": 4 * T + 1,
+        "phases": dict(cons.phase_blocks) if cons else None,
+        "classes": cons.classes if cons else None,
+        "width": cons.model.width if cons else None,
+        "width_bound": causal.WIDTH_BOUND,
+        "parameters": summary["parameters"] if summary else None,
+        "claims_checked": summary["claims_checked"] if summary else None,
+        "sequences": [{"index": j, "name": p.name, "n": len(p.input), "verdict": verdict}
+                      for j, p in enumerate(ds.pairs)],
+        "reason": reason,
+        "time_s": {"construct": round(t1 - t0, 4), "check": round(t2 - t1, 4),
+                   "total": round(t2 - t0, 4)},
+    }
+    if summary is not None:
+        from .tikhonov import add_norms
+        add_norms(report, cert)
+    bounds = {"blocks": bound, "width": causal.WIDTH_BOUND}
+    return _finish(args, report, cert if summary is not None else None, bounds, _causal_report)
+
+
+def _causal_report(r):
+    ds = r["dataset"]
+    lines = [f"exactseq {__version__}: exact causal interpolation (masked hardmax attention, "
+             "Section 7.2.4)",
+             f"dataset      {ds['file']}: N = {ds['N']} sequences, d = {ds['d']}, "
+             f"sum n = {ds['sum_n']} positions, T = {ds['prefixes']} distinct prefixes, "
+             f"c = {ds['tokens']} distinct tokens"]
+    if r["blocks"] is not None:
+        ph = ", ".join(f"{k} {v}" for k, v in r["phases"].items())
+        lines += [f"blocks       {r['blocks']} (bound 2T - c = {r['block_bound']} <= 2 sum n - 1 = "
+                  f"{2 * ds['sum_n'] - 1}; Theorem 1.4 on the T prefixes: 4T + 1 = "
+                  f"{r['reformulation_blocks']}): {ph}",
+                  f"FF width     {r['width']} (bound {r['width_bound']})"]
+    if r["parameters"] is not None:
+        lines.append(f"parameters   {r['parameters']} non-zero")
+        lines.append("checked      by exact masked evaluation of every position of every input "
+                     "(no lemma claims)")
+    if r.get("parameter_norms"):
+        from .tikhonov import norm_line
+        lines.append("norms        " + norm_line(r["parameter_norms"]))
+    for s in r["sequences"]:
+        name = f" ({s['name']!r})" if s["name"] is not None else ""
+        lines.append(f"sequence {s['index']}{name}: {s['n']} position{'s' * (s['n'] != 1)}: "
+                     f"{s['verdict']}")
+    if r["verdict"] == "certified":
+        lines.append("verdict      CERTIFIED: at every position the output equals its target exactly")
+    else:
+        lines.append(f"verdict      {r['verdict'].upper()}: {r['reason']}")
+    if r.get("certificate"):
+        lines.append(f"certificate  {r['certificate']}")
+    t = r["time_s"]
+    lines.append(f"time         {t['total']:.3f} s (construction {t['construct']:.3f} s, "
+                 f"certificate and check {t['check']:.3f} s)")
+    return "\n".join(lines)
+
+
 def _finish(args, report, cert, bounds, render):
     """Write the certificate of a certified run (atomically), print, and give the exit status."""
     from . import certificate
@@ -442,10 +534,17 @@ def _finish(args, report, cert, bounds, render):
         except OSError as exc:
             return _bad(f"{args.certificate}: cannot write certificate: {exc.strerror}")
         report["certificate"] = args.certificate
+    extra = ""
+    if cert is not None and getattr(args, "audit", None) and not args.quiet:
+        from .audit import AuditError, audit_summary
+        try:
+            report["audit"], extra = audit_summary(cert, args.audit)
+        except AuditError as exc:
+            report["audit"], extra = {"error": str(exc)}, f"audit        not run: {exc}"
     if args.json:
         _print(json.dumps(report, indent=1))
     elif not args.quiet:
-        _print(render(report))
+        _print(render(report) + ("\n" + extra if extra else ""))
     return STATUS[report["verdict"]]
 
 
@@ -514,7 +613,9 @@ def _bits(p):
 
 def _text_report(r):
     ds = r["dataset"]
-    lines = [f"exactseq {__version__}: exact hardmax interpolation (Theorem 1.4)",
+    lines = [f"exactseq {__version__}: exact hardmax "
+             + ("classification (Theorem 1.4 with every m_j = 1)" if r.get("classification")
+                else "interpolation (Theorem 1.4)"),
              f"dataset      {ds['file']}: N = {ds['N']} sequences, d = {ds['d']}, "
              f"sum n = {ds['sum_n']}, sum m = {ds['sum_m']}"
              + (f", coordinates in a number field of degree {ds['field']['degree']}" if ds["field"] else "")]
@@ -522,6 +623,9 @@ def _text_report(r):
         ph = ", ".join(f"{k} {v}" for k, v in r["phases"].items())
         lines += [f"blocks       {r['blocks']} (bound 2 sum m + 2N + 1 = {r['block_bound']}): {ph}",
                   f"FF width     {r['width']} (bound {r['width_bound']})"]
+        if r.get("max_width"):
+            lines.append(f"packing      up to {max(1, r['max_width'] // 3)} hat moves per layer: "
+                         f"{r['blocks']} blocks for {r['unpacked_blocks']} at one move per block")
     if r["parameters"] is not None:
         lines.append(f"parameters   {r['parameters']} non-zero")
         lines.append("lemmas       " + ", ".join(f"{k} {v}" for k, v in r["claims_checked"].items())
@@ -533,6 +637,9 @@ def _text_report(r):
     if r.get("parameter_norms"):
         from .tikhonov import norm_line
         lines.append("norms        " + norm_line(r["parameter_norms"]))
+    if r.get("classification"):
+        from .classification import text_lines
+        lines += text_lines(r, r["blocks"])
     return _report_tail(r, lines)
 
 

@@ -292,3 +292,23 @@ def test_fuzz_list_into_a_closed_pipe():
     r = subprocess.run(["bash", "-c", f"{sys.executable} -m exactseq.cli fuzz --list | true; "
                         "echo ${PIPESTATUS[0]}"], capture_output=True, text=True, cwd=ROOT)
     assert (r.stderr, r.stdout) == ("", "0\n")
+
+
+def test_check_audit_in_every_output_mode(tmp_path, capsys):
+    """check --audit DTYPE: the audit summary after the report, in the JSON, none
+    with --quiet; the exit status stays the check's."""
+    pytest.importorskip("numpy")
+    from exactseq.cli import main
+    ex = str(ROOT / "examples" / "figure5.json")
+    assert main(["check", ex, "--audit", "float32"]) == 0
+    out = capsys.readouterr().out
+    assert "audit        float32: does NOT interpolate" in out and "bits needed 44" in out
+    assert main(["check", ex, "--audit", "float64", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert (r["audit"]["dtype"], r["audit"]["interpolates"], r["audit"]["first_wrong_block"],
+            r["audit"]["bits_needed"]) == ("float64", True, None, 44)
+    assert main(["check", ex, "--audit", "float64", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    with pytest.raises(SystemExit) as e:
+        main(["check", ex, "--audit", "float16"])
+    assert e.value.code == 2
