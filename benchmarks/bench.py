@@ -255,9 +255,9 @@ def row_child(spec):
     emit(verify=t_verify, end_to_end=t_load + t_cons + t_cert + t_verify)
     _, t_check = _best(lambda: proofs_check.check(cert))
     emit(check=t_check)
-    del cons, cert, text
+    cons = cert = text = None     # free the model before the CLI run
     if spec["family"] == "file":
-        t_cli = _best(lambda: _cli(path, "--quiet"))[0][0]
+        t_cli = _best(lambda: _cli(path, "--quiet"))[1]
     else:
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "data.json")
