@@ -696,8 +696,11 @@ def _results(name, seed, count, deadline, pool, jobs):
         yield from out
 
 
-def campaign(name, count=None, seconds=None, seed=0, jobs=1, progress=None):
+def campaign(name, count=None, seconds=None, seed=0, jobs=1, progress=None, start_pool=None):
     """Run a campaign; returns the summary (a dict).
+
+    ``start_pool(jobs)``, if given, makes the pool the cases run on (anything with
+    multiprocessing.Pool's apply_async, terminate and join; exactseq.distributed).
 
     It stops after ``count`` cases or ``seconds`` seconds, whichever comes first (no
     limit: until interrupted); shrinking then takes at most SHRINK_GRACE more seconds
@@ -714,7 +717,9 @@ def campaign(name, count=None, seconds=None, seed=0, jobs=1, progress=None):
     deadline = None if seconds is None else t0 + seconds
     pool = None
     try:
-        if jobs > 1 and (count is None or count > 1):
+        if start_pool is not None:
+            pool = start_pool(jobs)
+        elif jobs > 1 and (count is None or count > 1):
             pool = _start_pool(jobs if count is None else min(jobs, count))
         shown = t0
         for k, case, res, err in _results(name, seed, count, deadline, pool, jobs):

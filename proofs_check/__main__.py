@@ -1,4 +1,4 @@
-"""python -m proofs_check [--json | --quiet] [limits] CERT.json"""
+"""python -m proofs_check [--json | --quiet] [--jobs J] [limits] CERT.json"""
 import argparse
 import json
 import os
@@ -25,6 +25,10 @@ def main(argv=None):
     p.add_argument("cert", metavar="CERT", help="certificate JSON file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
+    p.add_argument("--jobs", type=int, default=1, metavar="J",
+                   help="check in J processes, each on a contiguous range of sequences, and combine; "
+                   "the verdict and the output are the same as with one (default 1; hardmax "
+                   "certificates over the rationals only, others are checked in one process)")
     p.add_argument("--version", action="version", version="proofs_check (certificate schema 1)")
     lim.add_arguments(p)
     for stream in (sys.stdout, sys.stderr):   # text from a certificate never crashes the output
@@ -35,9 +39,13 @@ def main(argv=None):
         limits = lim.from_args(args)
     except lim.LimitError as exc:
         p.error(str(exc))
+    if args.jobs < 1:
+        print(f"python -m proofs_check: error: --jobs must be an integer >= 1, not {args.jobs}",
+              file=sys.stderr)
+        return 2
     try:
         cert = report.load(args.cert, limits)
-        verdict, result = report.run(cert, limits)
+        verdict, result = report.run(cert, limits, jobs=args.jobs)
     except report.Malformed as exc:
         verdict, result = "malformed", {"verdict": "malformed", "reason": str(exc)}
     result["certificate"] = args.cert

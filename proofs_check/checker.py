@@ -39,6 +39,10 @@ Evaluation shortcuts, each exact:
 * with A = c I on rational tokens a float filter with a written error bound
   discards keys that cannot be maximal; the rest are compared exactly
   (filters.py).
+
+The block loop is :func:`run_blocks`.  ``check(..., jobs=J)`` runs it in J
+processes on contiguous ranges of sequences and combines their reports into
+the same result (shards.py states why it is the same).
 """
 from __future__ import annotations
 
@@ -541,6 +545,17 @@ def prescan(blocks, bound, width_bound, limits, words):
                 raise Rejected(f"bounds: FF width {len(U)} exceeds {width_bound}")
 
 
+def declared_width(cert):
+    """The FF width bound of a hardmax certificate: Theorem 1.4's 4 (one hat move
+    plus a shift unit per layer), or the certificate's top-level "max_width" W,
+    an integer >= 4: Lemma 4.8's hats packed several to a layer (each hat claim
+    is still checked on its own, on the tokens entering its block)."""
+    w = cert.get("max_width", 4)
+    if type(w) is not int or w < 4:
+        raise Malformed(f"'max_width' must be an integer >= 4, not {_short(w)}")
+    return w
+
+
 def start(cert, limits):
     """(numbers, d, pairs, blocks) of a certificate whose form is checked."""
     nums = Numbers(cert.get("field"), limits)
@@ -549,9 +564,18 @@ def start(cert, limits):
     return nums, d, pairs, blocks
 
 
-def check(cert, progress=None, limits=DEFAULT):
+def check(cert, progress=None, limits=DEFAULT, jobs=1, run_shards=None):
     """Check a certificate.  Returns a summary dict (JSON-ready); raises Rejected,
-    Malformed or Unknown."""
+    Malformed or Unknown.
+
+    With ``jobs`` > 1 a hardmax certificate over the rationals is checked in
+    that many processes, each on a contiguous range of sequences, and the
+    results are combined (shards.py) into exactly the summary or the exception
+    of one process; other certificates are checked in one process.
+    ``run_shards(work, ranges, progress)`` runs the shards elsewhere (the
+    default: local processes, shards.run_local)."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1, not {jobs!r}")
     _need(cert, dict, "certificate")
     if cert.get("schema_version") != SCHEMA_VERSION:
         raise Malformed(f"unknown schema_version {_short(cert.get('schema_version'))}")
@@ -559,61 +583,143 @@ def check(cert, progress=None, limits=DEFAULT):
     if attention == "softmax":
         from . import softmax
         return softmax.check(cert, progress, limits=limits)
+    if attention == "causal":
+        from . import causal
+        return causal.check(cert, progress, limits=limits)
     if attention != "hardmax":
         raise Malformed(f"unknown attention {_short(attention)}")
     nums, d, pairs, blocks = start(cert, limits)
     N, sum_m = len(pairs), sum(len(Y) for _, Y in pairs)
     bound = 2 * sum_m + 2 * N + 1
-    prescan(blocks, bound, 4, limits, "2 sum m + 2N + 1")
-    cache = {}
-    state = sparse.State([[Tok(x, 1) for x in X] for X, _ in pairs], Tok.from_key)
-    G = Points(cache, state)
-    width, params, claims_ok = 0, 0, {}
-    for k, blk in enumerate(blocks, 1):
-        where, (eta, U, b, W), (rho, A, V), claims = read_block(blk, k, nums, d)
-        width = max(width, len(U))
-        params += sum(1 for x in (eta, rho, *b, *(c for r in U for c in r), *(c for r in W for c in r))
+    max_width = declared_width(cert)
+    prescan(blocks, bound, max_width, limits, "2 sum m + 2N + 1")
+
+    def read(k):
+        """Block k read, with its number of non-zero parameters (or the exception
+        reading it raises)."""
+        where, (eta, U, b, W), (rho, A, V), claims = read_block(blocks[k - 1], k, nums, d)
+        nonzero = sum(1 for x in (eta, rho, *b, *(c for r in U for c in r), *(c for r in W for c in r))
                       if sgn(x) != 0) + _mat_params(A) + _mat_params(V)
-        ff_t = (eta, U, b, W)
         unknown = {c["kind"] for c in claims} - HARDMAX_CLAIMS
         if unknown:
             raise Malformed(f"{where}: claim {sorted(unknown, key=str)[0]!r} is not checked in hardmax mode")
+        return where, (eta, U, b, W), (rho, A, V), claims, nonzero
 
-        def judge(c, err):
-            if err:
-                raise Rejected(f"{where}: {c['kind']}: {err[1]}")
-            claims_ok[c["kind"]] = claims_ok.get(c["kind"], 0) + 1
+    if jobs > 1 and N > 1 and nums.field is None:
+        from . import shards
+        work = shards.Work(pairs, d, len(blocks), read)
+        width, params, claims_ok = (run_shards or shards.run_local)(
+            work, shards.split([len(X) for X, _ in pairs], jobs), progress)
+    else:
+        width, params, claims_ok = run_blocks(pairs, d, len(blocks), read, Decide(), progress=progress)
+    return {"attention": "hardmax", "blocks": len(blocks), "block_bound": bound, "width": width,
+            "width_bound": max_width, "parameters": params, "claims_checked": claims_ok,
+            "N": N, "d": d, "sum_m": sum_m}
 
+
+def refusal(where, kind, err):
+    """The Rejected of a claim whose predicate returned err = (what, message)."""
+    return Rejected(f"{where}: {kind}: {err[1]}")
+
+
+class Decide:
+    """Claims spanning sequences (hat, disjoint) decided at once, on every sequence:
+    the check of one process.  ``at`` is where run_blocks is (see shards.py)."""
+    at = None
+
+    @staticmethod
+    def hat(where, err):
+        if err:
+            raise refusal(where, "hat", err)
+
+    @staticmethod
+    def disjoint(where, after, G):
+        err = lemmas.disjoint(after, G)
+        if err:
+            raise refusal(where, "disjoint", err)
+
+
+def run_blocks(pairs, d, n, read, out, own=None, progress=None):
+    """Evaluate blocks 1..n on the inputs and check every claim, then the outputs;
+    the first false statement raises.  Returns (FF width, non-zero parameters,
+    claims checked per kind).
+
+    ``read(k)`` gives block k read and its number of non-zero parameters (or
+    raises).  ``own = (lo, hi)`` restricts the evaluation to sequences
+    lo..hi-1 (a shard): the others stay empty in the state and are None for
+    the lemma predicates, which skip them.  The
+    claims about tokens of several sequences, hat and disjoint, go to ``out``
+    (:class:`Decide`, or a shard's report); ``out.at`` = (block, step, claim)
+    says, before each step, where the loop is: step 0 reading the block, 1 its
+    hat claims, 2 the FF layer, 3 attention, 4 the other claims; block n + 1
+    the outputs."""
+    N = len(pairs)
+    lo, hi = own or (0, N)
+
+    def mine(lists):          # this range's sequences, None for the others
+        return lists if own is None else [None] * lo + lists[lo:hi] + [None] * (N - hi)
+
+    def cut(lists):           # this range's sequences only
+        return lists if own is None else lists[lo:hi]
+
+    def put(new, empty):      # values of this range's sequences, ``empty`` for the others
+        return new if own is None else [empty] * lo + list(new) + [empty] * (N - hi)
+
+    cache = {}
+    state = sparse.State(put([[Tok(x, 1) for x in X] for X, _ in pairs[lo:hi]], []), Tok.from_key)
+    G = Points(cache, state)
+    width, params, claims_ok = 0, 0, {}
+
+    def count(c):
+        claims_ok[c["kind"]] = claims_ok.get(c["kind"], 0) + 1
+
+    def judge(c, err):
+        if err:
+            raise refusal(where, c["kind"], err)
+        count(c)
+
+    for k in range(1, n + 1):
+        out.at = (k, 0, 0)
+        where, (eta, U, b, W), (rho, A, V), claims, nonzero = read(k)
+        width, params = max(width, len(U)), params + nonzero
+        ff_t = (eta, U, b, W)
+        out.at = (k, 1, -1)
         one = sparse.OneRow(ff_t, proj(cache, sparse.row_of(U))) if sparse.is_one_row(ff_t, key) else None
-        for c in claims:          # hat claims are about the tokens entering the block
+        for i, c in enumerate(claims):          # hat claims are about the tokens entering the block
             if c["kind"] == "hat":
-                judge(c, lemmas.hat(c, None, one.image_point if one else
-                                    lambda p: eval_ff(ff_t, [[Tok(p, 1)]], cache)[0][0].x, G))
+                out.at = (k, 1, i)
+                out.hat(where, lemmas.hat(c, None, one.image_point if one else
+                                          lambda p: eval_ff(ff_t, [[Tok(p, 1)]], cache)[0][0].x, G))
+                count(c)
+        out.at = (k, 2, 0)
         if one:
             one.apply(state)
         elif U or eta != 1:
-            state.reset(eval_ff(ff_t, state.lists(), cache))
+            state.reset(put(eval_ff(ff_t, cut(state.lists()), cache), []))
         mid = state.lists() if any(c["kind"] in ("leaders", "collapse") for c in claims) else None
-        unique = [None] * len(pairs)
+        unique = [None] * N
+        out.at = (k, 3, 0)
         if not (mat_is_zero(V) and rho == 1):
-            new, unique = eval_sa((rho, A, V), state.lists(), cache)
-            state.reset(new)
-        for c in claims:
+            new, unique = eval_sa((rho, A, V), cut(state.lists()), cache)
+            state.reset(put(new, []))
+            unique = put(unique, None)
+        for i, c in enumerate(claims):
+            out.at = (k, 4, i)
             kind = c["kind"]
             if kind == "leaders":
-                judge(c, lemmas.leaders(c, mid, G))
+                judge(c, lemmas.leaders(c, mine(mid), G))
             elif kind == "collapse":
-                judge(c, lemmas.collapse(c, mid, [u is True for u in unique], d, G))
-            elif kind in ("disjoint", "counts"):
-                after = state.lists()
-                judge(c, lemmas.disjoint(after, G) if kind == "disjoint" else lemmas.counts(c, after, G))
+                judge(c, lemmas.collapse(c, mine(mid), [u is True for u in unique], d, G))
+            elif kind == "disjoint":
+                out.disjoint(where, state.lists(), G)
+                count(c)
+            elif kind == "counts":
+                judge(c, lemmas.counts(c, mine(state.lists()), G))
         if progress:
-            progress(k, len(blocks))
-    seqs = state.lists()
-    compare_outputs(pairs, seqs, key, lambda t: t.key, lambda t: t.x)
-    return {"attention": "hardmax", "blocks": len(blocks), "block_bound": bound, "width": width,
-            "width_bound": 4, "parameters": params, "claims_checked": claims_ok,
-            "N": N, "d": d, "sum_m": sum_m}
+            progress(k, n)
+    out.at = (n + 1, 0, 0)
+    compare_outputs(pairs, mine(state.lists()), key, lambda t: t.key, lambda t: t.x)
+    return width, params, claims_ok
 
 
 def compare_outputs(pairs, seqs, point_key, tok_key, tok_point):
@@ -621,6 +727,8 @@ def compare_outputs(pairs, seqs, point_key, tok_key, tok_point):
     by representation; on a difference over a field, the points are first proven
     distinct numbers (so a difference is never an artefact of representation)."""
     for j, ((_, Y), toks) in enumerate(zip(pairs, seqs)):
+        if toks is None:      # a sequence checked by another shard (shards.py)
+            continue
         if {tok_key(t) for t in toks} != {point_key(y) for y in Y}:
             prove_distinct([tok_point(t) for t in toks] + [y for y in Y if point_key(y) not in
                                                            {tok_key(t) for t in toks}])

@@ -28,6 +28,11 @@ is "<v, x> lies in the open tube" for a point).  ``G`` provides:
   representations are different numbers (a no-op for rationals);
 * ``sgn`` and exact arithmetic on the numbers.
 
+In ``leaders``, ``collapse`` and ``counts`` a sequence given as None is
+skipped: a sharded check (shards.py) gives each process only its own
+sequences and checks the others elsewhere; the claim's own lists keep their
+full length, so the numbering of sequences does not change.
+
 A predicate returns None when its claim holds, else ``(what, message)``.
 ``what`` is "claim" when the claim is false in itself (its own numbers
 contradict the lemma's statement: no enclosure is involved), or "tokens" when
@@ -52,6 +57,9 @@ def dot(u, x):
     for a, b in zip(u[1:], x[1:]):
         acc = acc + a * b
     return acc
+
+
+NOT_A_TOKEN = "the moved point is not a current token"
 
 
 def hat(c, seqs, ff_point, G):
@@ -79,7 +87,7 @@ def hat(c, seqs, ff_point, G):
             found = True
         else:
             return _tokens(f"the tube also holds a token of sequence {j}")
-    return None if found else _tokens("the moved point is not a current token")
+    return None if found else _tokens(NOT_A_TOKEN)
 
 
 def leaders(c, seqs, G):
@@ -91,6 +99,8 @@ def leaders(c, seqs, G):
     if len(L) != len(seqs):
         return _claim("one leader per sequence expected")
     for j, (toks, lead) in enumerate(zip(seqs, L)):
+        if toks is None:
+            continue
         ivs = [G.iv(a, t) for t in toks]
         if any(sgn(lo) <= 0 for lo, _ in ivs):
             return _tokens(f"sequence {j} has a token with <a, x> <= 0")
@@ -137,6 +147,8 @@ def collapse(c, seqs, attends, d, G):
     if len(c["t"]) != len(seqs) or len(c["sphere"]) != len(seqs):
         return _claim("one diagonal and one sphere list per sequence expected")
     for j, toks in enumerate(seqs):
+        if toks is None:
+            continue
         t = c["t"][j]
         if sgn(t - q) < 0:
             return _claim(f"t_{j} < q")
@@ -177,6 +189,8 @@ def counts(c, seqs, G):
     if len(c["m"]) != len(seqs):
         return _claim("one count per sequence expected")
     for j, (toks, m) in enumerate(zip(seqs, c["m"])):
+        if toks is None:
+            continue
         if not all(G.exact(t) for t in toks):
             return _tokens(f"sequence {j} is not made of exact points")
         if len(toks) != m:

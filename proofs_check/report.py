@@ -52,11 +52,12 @@ def envelope(cert):
         raise Malformed("'dataset_sha256' does not match the embedded dataset")
 
 
-def run(cert, limits=DEFAULT, progress=None):
-    """Check a certificate object: (verdict, result object for --json)."""
+def run(cert, limits=DEFAULT, progress=None, jobs=1, run_shards=None):
+    """Check a certificate object: (verdict, result object for --json).  ``jobs``
+    and ``run_shards`` as in checker.check (the verdict does not depend on them)."""
     try:
         envelope(cert)
-        summary = check(cert, progress=progress, limits=limits)
+        summary = check(cert, progress=progress, limits=limits, jobs=jobs, run_shards=run_shards)
     except Malformed as exc:
         return "malformed", {"verdict": "malformed", "reason": str(exc)}
     except Rejected as exc:
@@ -79,7 +80,8 @@ def line(result):
         return f"{v.upper()}: {result['reason']}"
     tau = str(result.get("tau"))
     tau = tau if len(tau) <= 40 else f"{tau[:20]}...{tau[-12:]}"
-    scope = f"softmax at tau = {tau}, " if result.get("attention") == "softmax" else ""
+    scope = (f"softmax at tau = {tau}, " if result.get("attention") == "softmax" else
+             "causal (masked) attention, " if result.get("attention") == "causal" else "")
     width = f", width {result['width']}" + (f" (bound {result['width_bound']})"
                                             if result.get("width_bound") else "")
     params = (f", {result['parameters']} non-zero parameters" if "parameters" in result else "")
