@@ -446,7 +446,7 @@ def _where(r, rows):
         what.append(f"{row['ff_tokens']} ReLU pattern(s)")
     if row["attention_tokens"]:
         what.append(f"{row['attention_tokens']} argmax set(s)")
-    return f"block {row['block']} ({row['phase']}): {' and '.join(what)} differ"
+    return f"{row['block']} ({row['phase']}): {' and '.join(what)} differ"
 
 
 def _bits_text(r):

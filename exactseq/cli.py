@@ -117,7 +117,8 @@ def _session(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    from proofs_check.report import Parser
+    parser = Parser(
         prog="exactseq", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"exactseq {__version__}")
@@ -154,6 +155,13 @@ def main(argv=None):
                     "up to floor(W/3) hat moves of the leaders and interpolation phases (W - 1 with "
                     "the shift): fewer blocks, wider layers; the certificate declares max_width W "
                     "(default: one hat move per block, width 4)")
+    pc.add_argument("--robust", choices=("float64", "float32"), default=None,
+                    help="hardmax only: choose every free parameter for floating point and add a "
+                    "float claim the checker proves: the float64 (binary64) or float32 (binary32) "
+                    "pass of the exported weights takes every decision of the exact model and ends "
+                    "within a tolerance of every target (float64: 1e-9 max(1, |target|); float32: "
+                    "the smallest 2^-k max(1, |target|) the checker proves); the report compares "
+                    "blocks and parameter sizes with the plain construction")
     lim.add_arguments(pc)
 
     pv = sub.add_parser("verify", help="re-check a certificate with proofs_check only",
@@ -253,6 +261,11 @@ def _options(args):
         if args.max_width < 4:
             return limits, (f"--max-width must be an integer >= 4 (a hat move and the shift take "
                             f"4 units), not {args.max_width}")
+    if args.command == "check" and getattr(args, "robust", None):
+        if args.attention in ("softmax", "causal"):
+            return limits, "--robust applies to hardmax only"
+        if args.max_width is not None:
+            return limits, "--robust builds one move per layer: it cannot be combined with --max-width"
     if args.command == "check" and args.attention != "softmax":
         for flag, given in (("--tau", args.tau), ("--find-tau0", args.find_tau0),
                             ("--max-prec", args.max_prec is not None)):
@@ -310,20 +323,29 @@ def cmd_check(args):
     if causal:
         if args.max_width is not None:
             return _bad("--max-width applies to hardmax only")
+        if args.robust:
+            return _bad("--robust applies to hardmax only (not to causal attention)")
         return _check_causal(ds, args, progress, limits)
     if args.attention == "softmax":
         return _check_softmax(ds, args, progress, limits)
     t0 = t1 = time.perf_counter()
     summary, reason, cert, verdict, model = None, None, None, "failed", {}
     try:
-        cons = build(ds, progress=lambda ph: progress(f"constructing: {ph}"), max_width=args.max_width)
+        cons = build(ds, progress=lambda ph: progress(f"constructing: {ph}"), max_width=args.max_width,
+                     robust=args.robust)
         t1 = time.perf_counter()
         cert = certificate.build(ds, cons)
+        if args.robust:       # the float claim proofs_check proves (construction/robust.py)
+            from .construction import robust
+            cert["float_claim"] = robust.float_claim(ds, args.robust, json.loads(certificate.dumps(cert)),
+                                                     limits)
         if args.max_width is not None:
             cert["max_width"] = args.max_width      # the width bound the checker applies
         model = {"phases": dict(cons.phase_blocks), "width": cons.model.width,
                  "margins": _margins(cons), "unpacked": cons.unpacked_blocks,
                  "saved": cons.saved_by_sharing}
+        if args.robust:
+            model["robust"] = (cons, build(ds))     # the plain construction, for the cost
         del cons        # the certificate says it all from here: free the model's memory
         gc.freeze()     # the certificate lives on: the collector need not rescan it
         summary = proofs_check.check(
@@ -366,6 +388,9 @@ def cmd_check(args):
     }
     if args.max_width is not None:   # packed: the declared width and the count at one move per block
         report.update(max_width=args.max_width, unpacked_blocks=model.get("unpacked"))
+    if args.robust and "robust" in model:    # the cost against the plain construction, the float claim
+        from .construction import robust
+        report["robust"] = robust.report(*model["robust"], summary, cert)
     if ds.classes is not None:    # classification: classes, the O(N) bound, blocks saved
         from . import classification
         report["classification"] = classification.report(ds, model.get("saved"), verdict,
@@ -640,6 +665,9 @@ def _text_report(r):
     if r.get("classification"):
         from .classification import text_lines
         lines += text_lines(r, r["blocks"])
+    if r.get("robust"):
+        from .construction.robust import text_lines as robust_lines
+        lines += robust_lines(r["robust"])
     return _report_tail(r, lines)
 
 

@@ -17,7 +17,8 @@ outputs are not rational in general, so each token is printed as a rigorous
 enclosure, a max-norm ball "centre +- radius" that contains the true value
 (radius 0: exact). A sequence with an "output" is compared with it as a set
 (the paper's Hausdorff distance 0): "equals", "differs", or for a softmax
-enclosure that cannot tell, "undecided".
+enclosure that cannot tell, "undecided".  The other keys of the dataset format
+("label", "targets", "classes") are accepted and not compared.
 
 The certificate is read with the checker's safe JSON reader but not checked
 (use exactseq verify for that).
@@ -63,7 +64,7 @@ def _read_inputs(path, limits):
     if not obj["sequences"]:
         raise ValueError(f"{path}: no sequences")
     warnings = [f"{path}: unknown top-level key {k!r} ignored" for k in obj
-                if k not in ("sequences", "dimension")]
+                if k not in ("sequences", "dimension", "classes")]
     seqs = []
     for j, s in enumerate(obj["sequences"]):
         where = f"{path}: sequence {j}"
@@ -79,7 +80,7 @@ def _read_inputs(path, limits):
             if key in s and (not isinstance(s[key], list) or not s[key]):
                 raise ValueError(f"{where}: {key!r} must be a non-empty list of tokens")
         warnings += [f"{where}: unknown key {k!r} ignored" for k in s
-                     if k not in ("input", "output", "name")]
+                     if k not in ("input", "output", "name", "label", "targets")]
         seqs.append((where, s))
     return seqs, warnings
 

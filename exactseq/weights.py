@@ -109,12 +109,18 @@ def _line(exc):
     return text[:300] + ("..." if len(text) > 300 else "") if text else type(exc).__name__
 
 
+class Unsupported(InputError):
+    """A well-formed certificate of a kind this reader does not handle."""
+
+
 def parse(cert, limits=DEFAULT, source="certificate"):
     """A certificate object as a :class:`Model` of exact numbers (InputError if it
     does not have the documented form or exceeds a limit)."""
     from proofs_check.numbers import Malformed, Rejected, Unknown
     try:
         return _parse(cert, limits)
+    except Unsupported as exc:
+        raise InputError(f"{source}: {exc}") from None
     except InputError as exc:
         raise InputError(f"{source}: malformed certificate: {exc}") from None
     except (Malformed, Rejected, Unknown, LimitError, ValueError, TypeError, ZeroDivisionError,
@@ -136,6 +142,9 @@ def _parse(cert, limits):
     if cert.get("schema_version") != 1:
         raise InputError("unknown schema_version (expected 1)")
     attention = cert.get("attention", "hardmax")
+    if attention == "causal":
+        raise Unsupported("causal (masked) attention certificates are not supported here "
+                          "(hardmax and softmax only)")
     if attention not in ("hardmax", "softmax"):
         raise InputError(f"unknown attention {str(attention)[:40]!r}")
     nums = Numbers(cert.get("field"), limits)

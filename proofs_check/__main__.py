@@ -16,7 +16,7 @@ the limits; never a pass).
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(
+    p = report.Parser(
         prog="python -m proofs_check",
         description="Check an exactseq certificate independently: re-evaluate every block from "
         "the weights in exact arithmetic, check every lemma claim, and compare every output "

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .checker import _mat_params, prescan, read_block
+from .checker import _mat_params, declared_width, prescan, read_block
 from .limits import DEFAULT
 from .numbers import Malformed, Numbers, Rejected, _need
 
@@ -150,6 +150,8 @@ def check(cert, progress=None, limits=DEFAULT):
     d, pairs = read_dataset(cert.get("dataset"), nums)
     blocks = _need(cert.get("blocks"), list, "blocks")
     limit, T, c = bound(pairs)
+    if "max_width" in cert:      # read like any certificate's; the causal bound stays 4
+        declared_width(cert)
     prescan(blocks, limit, WIDTH_BOUND, limits, "2T - c")
     states, width, params = evaluate(blocks, [X for X, _ in pairs], nums, d, progress)
     for j, ((_, Y), out) in enumerate(zip(pairs, states)):

@@ -7,6 +7,8 @@ checker could not decide; never a pass).
 """
 from __future__ import annotations
 
+import argparse
+
 import hashlib
 import json
 import os
@@ -87,3 +89,10 @@ def line(result):
     params = (f", {result['parameters']} non-zero parameters" if "parameters" in result else "")
     return (f"VERIFIED: {scope}{result['blocks']} blocks (bound {result['block_bound']}){width}"
             f"{params}; every output equals its target exactly")
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

@@ -25,7 +25,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from . import lemmas
-from .checker import compare_outputs, prescan, read_block, start
+from .checker import compare_outputs, declared_width, prescan, read_block, start
 from .limits import DEFAULT
 from .numbers import Malformed, Rejected, Unknown, _need
 
@@ -343,7 +343,10 @@ def check(cert, progress=None, trace=None, limits=DEFAULT):
         raise Malformed("softmax: tau must be positive and order an integer in 1..4096")
     N, sum_m = len(pairs), sum(len(Y) for _, Y in pairs)
     bound = 2 * sum_m + 3 * N
-    prescan(blocks, bound, None, limits, "2 sum m + 3N")
+    # no width bound of its own (the saturating layer has width 2 sum m - 1); a
+    # declared max_width is read and enforced all the same
+    prescan(blocks, bound, declared_width(cert) if "max_width" in cert else None, limits,
+            "2 sum m + 3N")
     G = Balls()
     seqs = [[Ball(x, Fraction(0)) for x in X] for X, _ in pairs]
     width, per_block, claims_ok = 0, [], {}

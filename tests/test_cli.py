@@ -205,7 +205,8 @@ def test_proofs_check_help_and_version():
         r = subprocess.run([sys.executable, "-m", "proofs_check", flag], capture_output=True, text=True)
         assert r.returncode == 0 and text in r.stdout
     r = subprocess.run([sys.executable, "-m", "proofs_check"], capture_output=True, text=True)
-    assert r.returncode == 2 and "usage:" in r.stderr
+    assert r.returncode == 2 and r.stderr == ("python -m proofs_check: error: the following arguments "
+                                              "are required: CERT (see python -m proofs_check --help)\n")
 
 
 def test_broken_pipe_is_quiet():

@@ -174,3 +174,28 @@ def test_width_beyond_the_declared_max_width_is_rejected():
 def test_bad_max_width_is_exit_2(argv, msg, capsys):
     assert main(["check", FIGURE5, *argv]) == 2
     assert capsys.readouterr().err == f"exactseq: error: {msg}\n"
+
+
+def test_softmax_and_causal_certificates_read_a_declared_max_width(tmp_path):
+    """A declared max_width binds every attention kind: a softmax certificate wider
+    than it declares is rejected, a malformed declaration is malformed."""
+    import json
+    import proofs_check
+    from exactseq.cli import main
+    out = tmp_path / "sm.json"
+    assert main(["check", "examples/figure5.json", "--attention", "softmax", "--tau", "1/100",
+                 "--quiet", "--certificate", str(out)]) == 0
+    cert = json.loads(out.read_text())
+    cert["max_width"] = 4
+    with pytest.raises(proofs_check.Rejected, match=r"^bounds: FF width 7 exceeds 4$"):
+        proofs_check.check(cert)
+    for bad in ("x", [1], 3):
+        cert["max_width"] = bad
+        with pytest.raises(proofs_check.Malformed, match="'max_width' must be an integer >= 4"):
+            proofs_check.check(cert)
+    out = tmp_path / "causal.json"
+    assert main(["check", "examples/causal.json", "--quiet", "--certificate", str(out)]) == 0
+    cert = json.loads(out.read_text())
+    cert["max_width"] = [1]
+    with pytest.raises(proofs_check.Malformed, match="'max_width' must be an integer >= 4"):
+        proofs_check.check(cert)
