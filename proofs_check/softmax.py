@@ -83,6 +83,7 @@ class FFLayer:
         self.eta, self.U, self.b, self.W = ff
         G = G or Balls()
         self.where, self.maps, self.iv = where, {}, G.iv
+        self.cut = [-bk for bk in self.b]
         self.rows = {}
         for k, u in enumerate(self.U):
             self.rows.setdefault(G.row(u), []).append(k)
@@ -110,11 +111,10 @@ class FFLayer:
         fixed, straddle = [], []
         for u, ks in self.rows.items():
             lo_u, hi_u = self.iv(u, bl)          # s - w, s + w: s = <u, c>, w = r |u|_1
-            for k in ks:
-                lo, hi = lo_u + self.b[k], hi_u + self.b[k]
-                if lo > 0:
+            for k in ks:                         # unit k's input lo_u + b_k > 0 iff lo_u > -b_k
+                if lo_u > self.cut[k]:
                     fixed.append(k)
-                elif hi > 0:
+                elif hi_u > self.cut[k]:
                     straddle.append(k)
         if len(straddle) > MAX_STRADDLE:
             raise Unknown(f"{self.where}: an enclosure straddles {len(straddle)} ReLU kinks")
