@@ -80,6 +80,7 @@ def add_parser(sub):
 
 
 def run(args):
+    from .cli import _print
     try:
         result = _cli(args)
     except AuditError as exc:
@@ -91,13 +92,6 @@ def run(args):
         _print(text(result))
     return EXIT_OK if result["interpolates"] else EXIT_FAILED
 
-
-def _print(s):
-    try:
-        print(s)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _cli(args):
@@ -530,7 +524,7 @@ def plot(r, path, title=""):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from .export import atomic
+    from .certificate import write_atomic_with
     blocks = r["blocks"]
     xs = [b["block"] for b in blocks]
 
@@ -570,6 +564,6 @@ def plot(r, path, title=""):
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     try:
-        atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+        write_atomic_with(path, lambda fh: fig.savefig(fh, format="png", dpi=110), suffix=".png")
     finally:
         plt.close(fig)

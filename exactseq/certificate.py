@@ -114,14 +114,23 @@ def dumps(cert):
 
 def write_atomic(path, text):
     """Write text to path via a temporary file and rename: never a partial file."""
+    def go(fh):
+        fh.write(text.encode("utf-8"))
+    write_atomic_with(path, go)
+
+
+def write_atomic_with(path, go, suffix=".tmp"):
+    """Call go(binary file) on a temporary file in path's directory, then rename it
+    onto path: never a partial file; the new file gets the ordinary permissions
+    (0666 & ~umask), not mkstemp's 0600."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".exactseq-", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".exactseq-", suffix=suffix, dir=directory)
     umask = os.umask(0)
     os.umask(umask)
     try:
-        os.fchmod(fd, 0o666 & ~umask)           # as an ordinary new file, not mkstemp's 0600
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as fh:
+            go(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 
 EXIT_OK, EXIT_BAD = 0, 2
 FORMATS = ("npz", "safetensors", "torch")
@@ -62,6 +61,7 @@ def add_parser(sub):
 
 
 def run(args):
+    from .cli import _print
     try:
         report = export(args)
     except ExportError as exc:
@@ -77,13 +77,6 @@ def _bad(msg):
     print(f"exactseq: error: {msg}", file=sys.stderr)
     return EXIT_BAD
 
-
-def _print(text):
-    try:
-        print(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _line(r):
@@ -204,40 +197,18 @@ def write(path, fmt, arrays, md, dtype="float64"):
     np_dtype = np.float32 if dtype == "float32" else np.float64
     arrays = {k: np.array(v, np_dtype, order="C") for k, v in arrays.items()}
 
-    def go(tmp):
+    def go(fh):
         if fmt == "npz":
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays, __metadata__=np.array([json.dumps(md, sort_keys=True)]))
+            np.savez(fh, **arrays, __metadata__=np.array([json.dumps(md, sort_keys=True)]))
         elif fmt == "safetensors":
-            from safetensors.numpy import save_file
-            save_file(arrays, tmp, metadata=_encode(md))
+            from safetensors.numpy import save
+            fh.write(save(arrays, metadata=_encode(md)))
         else:
             import torch
             torch.save({"state_dict": {k: torch.from_numpy(v) for k, v in arrays.items()},
-                        "metadata": md}, tmp)
-    atomic(path, go)
-
-
-def atomic(path, go):
-    """Run go(temporary path) in path's directory, then rename onto path: never a
-    partial file; the new file gets the ordinary permissions (0666 & ~umask)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".exactseq-", suffix=".tmp", dir=directory)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        go(tmp)
-        os.chmod(tmp, 0o666 & ~umask)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+                        "metadata": md}, fh)
+    from .certificate import write_atomic_with
+    write_atomic_with(path, go)
 
 
 # ------------------------------------------------------------------ reading back

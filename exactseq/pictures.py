@@ -222,7 +222,6 @@ def figure(source, trajectories=False, coords=None, limits=None):
 def save(fig, path):
     """Write a figure to path (format from the extension: .png, .svg or .pdf),
     atomically: a temporary file in the same directory, then os.replace."""
-    import tempfile
     fmt = FORMATS.get(os.path.splitext(path)[1].lower())
     if fmt is None:
         raise PictureError(f"{path}: unknown picture format; use .png, .svg or .pdf")
@@ -232,27 +231,11 @@ def save(fig, path):
         raise PictureError(f"{path}: cannot write: no directory {directory}")
     if os.path.lexists(real) and not os.path.isfile(real):
         raise PictureError(f"{path}: not a regular file; refusing to replace it")
+    from .certificate import write_atomic_with
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".exactseq-", suffix="." + fmt, dir=directory)
+        write_atomic_with(real, lambda fh: fig.savefig(fh, format=fmt, dpi=150), suffix="." + fmt)
     except OSError as exc:
         raise PictureError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=150)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, real)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise PictureError(f"{path}: cannot write: {exc.strerror or exc}") from None
-        raise
 
 
 # ------------------------------------------------------------------ command
