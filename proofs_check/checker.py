@@ -7,8 +7,10 @@ block's weights, every block's claims with witnesses) it
 1. checks the dataset against Assumption 1.3,
 2. re-evaluates every token of every sequence through every block from the
    weights alone, exactly (hardmax ties detected exactly and averaged),
-3. checks every claim against the tokens it recomputed, and
-4. checks that each final output set equals the target set exactly.
+3. checks every claim against the tokens it recomputed,
+4. checks that each final output set equals the target set exactly, and
+5. for a certificate with a "float_claim", proves it (floatclaim.py: a float pass
+   of the weights decides as the exact model and ends within a tolerance).
 
 The first false statement raises :class:`Rejected` with the message
 "block k (phase): claim: detail"; a certificate that is not of the documented
@@ -580,6 +582,8 @@ def check(cert, progress=None, limits=DEFAULT, jobs=1, run_shards=None):
     if cert.get("schema_version") != SCHEMA_VERSION:
         raise Malformed(f"unknown schema_version {_short(cert.get('schema_version'))}")
     attention = cert.get("attention", "hardmax")
+    if "float_claim" in cert and attention != "hardmax":
+        raise Malformed("float_claim: checked for hardmax certificates only")
     if attention == "softmax":
         from . import softmax
         return softmax.check(cert, progress, limits=limits)
@@ -612,9 +616,13 @@ def check(cert, progress=None, limits=DEFAULT, jobs=1, run_shards=None):
             work, shards.split([len(X) for X, _ in pairs], jobs), progress)
     else:
         width, params, claims_ok = run_blocks(pairs, d, len(blocks), read, Decide(), progress=progress)
-    return {"attention": "hardmax", "blocks": len(blocks), "block_bound": bound, "width": width,
-            "width_bound": max_width, "parameters": params, "claims_checked": claims_ok,
-            "N": N, "d": d, "sum_m": sum_m}
+    summary = {"attention": "hardmax", "blocks": len(blocks), "block_bound": bound, "width": width,
+               "width_bound": max_width, "parameters": params, "claims_checked": claims_ok,
+               "N": N, "d": d, "sum_m": sum_m}
+    if "float_claim" in cert:     # after the exact outputs are proven: floatclaim.py
+        from .floatclaim import check_claim
+        summary["float_claim"] = check_claim(cert, d, pairs, len(blocks), read)
+    return summary
 
 
 def refusal(where, kind, err):

@@ -87,8 +87,11 @@ def line(result):
     width = f", width {result['width']}" + (f" (bound {result['width_bound']})"
                                             if result.get("width_bound") else "")
     params = (f", {result['parameters']} non-zero parameters" if "parameters" in result else "")
+    fc = result.get("float_claim")
+    floats = (f"; a {fc['format']} pass decides as the exact model and ends within {fc['tolerance']} "
+              f"(proven bound {fc['bound']})" if fc else "")
     return (f"VERIFIED: {scope}{result['blocks']} blocks (bound {result['block_bound']}){width}"
-            f"{params}; every output equals its target exactly")
+            f"{params}; every output equals its target exactly{floats}")
 
 
 class Parser(argparse.ArgumentParser):

@@ -44,7 +44,7 @@ def block_bound(ds):
 WIDTH_BOUND = 4
 
 
-def build(ds, progress=None, attention="hardmax", max_width=None, share=None):
+def build(ds, progress=None, attention="hardmax", max_width=None, share=None, robust=None):
     """The construction; with attention="softmax" (Theorem 1.6) the hat tubes
     are narrower and a saturating staircase block follows the collapse.
 
@@ -52,7 +52,16 @@ def build(ds, progress=None, attention="hardmax", max_width=None, share=None):
     leaders and interpolation phases are packed several per layer (packing.py).
     ``share`` (default: for a hardmax classification dataset): sequences with equal
     output lists share their leader positions, so their interpolation moves
-    are shared."""
+    are shared.
+    ``robust`` ("float64" or "float32", hardmax, one move per layer): every free
+    parameter chosen for floating point (robust.py)."""
+    if robust is not None:
+        if attention != "hardmax" or max_width not in (None, DEFAULT_WIDTH) or getattr(ds, "causal", False):
+            raise ValueError("robust applies to the hardmax construction at width 4 only")
+        from .robust import build as build_robust
+        if share is None:
+            share = getattr(ds, "classes", None) is not None
+        return build_robust(ds, robust, progress, share)
     if getattr(ds, "causal", False):     # a dataset with "targets": masked attention (causal.py)
         from .causal import build as build_causal
         return build_causal(ds, progress)

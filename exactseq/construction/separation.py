@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from itertools import combinations
+from types import SimpleNamespace
 
 from ..numbers import (Point, dot, translate, floor_of, intform, lower_bound, sign, simplest_in, translate_key,
                        upper_bound)
@@ -36,8 +37,11 @@ def overlapping_pairs(seqs):
     return pairs
 
 
-def separate(seqs, d, tube=TUBE_HARDMAX):
-    """Return (blocks, new sequences) with the new sequences pairwise disjoint."""
+def separate(seqs, d, tube=TUBE_HARDMAX, choices=None):
+    """Return (blocks, new sequences) with the new sequences pairwise disjoint.
+
+    ``choices`` replaces the free choices (directions, shift, lambda) of every
+    block; default ``DEFAULT_CHOICES`` (robust.py has the float-robust ones)."""
     seqs = [list(X) for X in seqs]
     blocks = []
     if not overlapping_pairs(seqs):
@@ -55,15 +59,15 @@ def separate(seqs, d, tube=TUBE_HARDMAX):
             if cand:
                 l = cand[0]
                 q = next(p for p in seqs[l] if p not in Xk)
-                blk, seqs = _block(seqs, d, l, q, tube)
+                blk, seqs = _block(seqs, d, l, q, tube, choices)
             else:
-                blk, seqs = _block(seqs, d, None, None, tube)
+                blk, seqs = _block(seqs, d, None, None, tube, choices)
             blocks.append(blk)
             earlier = set().union(*map(set, seqs[:k]))
             private = [p for p in seqs[k] if p not in earlier]
             if not private:
                 raise ConstructionError(f"sequence {k} has no private token after a block")
-        blk, seqs = _block(seqs, d, k, private[0], tube)
+        blk, seqs = _block(seqs, d, k, private[0], tube, choices)
         blocks.append(blk)
         earlier = set().union(*map(set, seqs[:k]))
         if set(seqs[k]) & earlier:
@@ -111,20 +115,21 @@ def _integral(a):
     return tuple(Fraction(n // g) for n in nums)
 
 
-def _block(seqs, d, target, p, tube):
+def _block(seqs, d, target, p, tube, choices=None):
     """One separation block; the leader of sequence ``target`` will be p (or where p goes)."""
+    ch = choices or DEFAULT_CHOICES
     allpts = set().union(*map(set, seqs))
     ff_hat = None
     cur = seqs
     if target is not None:
-        a = _exposing(p, seqs[target], d)
+        a = ch.exposing(p, seqs[target], d)
         if a is None:  # hat-move p to a fresh point beyond the rest of its sequence
             a = tuple(Fraction(1 if i == 0 else 0) for i in range(d))
             top = max((x[0] for x in seqs[target] if x != p), key=lambda s: s)
             f = (p[0] * 0 + (floor_of(top) + 1),) + tuple(p[1:])   # same scalar kind as p
             while f in allpts:
                 f = (f[0] + 1,) + f[1:]
-            v, proj = injective_direction(allpts | {f}, d)
+            v, proj = ch.hat_direction(allpts | {f}, d, p)
             s0 = proj[p]
             gap = min(abs_(proj[q] - s0) for q in allpts if q != p) if len(allpts) > 1 else ONE
             eps = tube_eps(gap, tube)
@@ -132,18 +137,18 @@ def _block(seqs, d, target, p, tube):
             cur = [[f if x == p else x for x in X] for X in seqs]
             p = f
     else:
-        a = moment(2, d)
-    leaders = _perturb(a, cur, target, p, d)
+        a = ch.direction(d)
+    leaders = ch.perturb(a, cur, target, p, d)
     a, leaders = leaders
     low = min(dot(a, x) for X in cur for x in X)
     shift = None
-    if sign(low) <= 0:
-        c = floor_of(-low / dot(a, a)) + 1
+    c = ch.shift(a, cur, low)
+    if c is not None:
         shift = tuple(c * ai for ai in a)
         shift = Point(shift)
         cur = [[translate(x, shift) for x in X] for X in cur]
         leaders = [tuple(li + si for li, si in zip(L, shift)) for L in leaders]
-    lam, new = _choose_lambda(seqs, cur, leaders)
+    lam, new = _choose_lambda(seqs, cur, leaders, ch.lambdas)
     if ff_hat is not None:
         v, s0, eps, p0, f = ff_hat
         ff = hat_ff(v, s0, eps, p0, f, shift)
@@ -216,7 +221,7 @@ def _translated(cur, leaders, lam):
             for j, X in enumerate(cur)]
 
 
-def _choose_lambda(before, cur, leaders):
+def _choose_lambda(before, cur, leaders, lambdas=None):
     """lambda such that pairs with distinct leaders end disjoint, the rest keep status.
 
     Rational points are tried on integer keys (intform), which hash fast; the
@@ -225,7 +230,7 @@ def _choose_lambda(before, cur, leaders):
     N = len(cur)
     rational = all(type(c) is Fraction for X in cur for x in X for c in x)
     keys = [[intform(x) for x in X] for X in cur] if rational else None
-    for lam, _ in zip(_lambdas(), range(1000)):
+    for lam, _ in zip((lambdas or _lambdas)(), range(1000)):
         if rational:
             shifts = [intform(tuple(lam * li for li in leaders[j])) for j in range(N)]
             new = [[translate_key(k, shifts[j]) for k in X] for j, X in enumerate(keys)]
@@ -240,3 +245,14 @@ def _choose_lambda(before, cur, leaders):
                 new = [[Point.from_key(k) for k in X] for X in new]
             return lam, new
     raise ConstructionError("no admissible lambda found")
+
+
+def _default_shift(a, cur, low):
+    """The multiple c of a making <a, x> > 0 for every token (None: no shift needed)."""
+    return floor_of(-low / dot(a, a)) + 1 if sign(low) <= 0 else None
+
+
+DEFAULT_CHOICES = SimpleNamespace(
+    exposing=_exposing, direction=lambda d: moment(2, d), perturb=_perturb,
+    hat_direction=lambda points, d, p: injective_direction(points, d),
+    shift=_default_shift, lambdas=_lambdas)
