@@ -137,11 +137,10 @@ def main(argv=None):
                     "hardmax attention, for a dataset with 'targets' (one target per position; "
                     "the default for such a dataset)")
     pc.add_argument("--tau", metavar="T", help="softmax only: temperature, exact (e.g. 1/1000); "
-                    "default: the largest 1/10^k (k <= 12) that certifies, found by trying "
-                    "1, 1/100, 1/10^4, ... and then one step of 10 back")
+                    "default: the first of 1, 1/100, 1/10^4, ..., 1/10^12 that certifies")
     pc.add_argument("--find-tau0", action="store_true",
                     help="softmax only: then bisect in [T, 10 T] for the largest temperature that "
-                    "certifies, T being --tau or the default temperature")
+                    "certifies, T being --tau, or the default temperature after one step of 10 back")
     pc.add_argument("--max-prec", type=int, default=None, metavar="N",
                     help="softmax only: highest order of the exponential's rational lower bound "
                     "sum_{i<=N} x^i/i! used for the weight enclosures (default 64)")

@@ -7,12 +7,12 @@ Every verdict comes from proofs_check; this module only decides what to try.
   certificate is verified, the order passes ``max_prec``, or two orders fail
   with the same message (a higher order then no longer changes the enclosures
   where the check stops, so the temperature must change instead).
-* Without a given tau: 1, 1/100, 1/10^4, ..., 1/10^12, and after the first that
-  certifies one step of 10 back; so the result is the largest 1/10^k (k <= 12)
-  that certifies when smaller temperatures certify whenever larger ones do
-  (the enclosures tighten as tau falls).
-* ``find_tau0``: then 10 steps of bisection in [tau, 10 tau] for the largest
-  temperature that certifies there.
+* Without a given tau: the first of 1, 1/100, 1/10^4, ..., 1/10^12 that
+  certifies (the enclosures tighten as tau falls).
+* ``find_tau0``: then, without a given tau, one step of 10 back (the largest
+  1/10^k that certifies, when smaller temperatures certify whenever larger ones
+  do), and 10 steps of bisection in [tau, 10 tau] for the largest temperature
+  that certifies there.
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def search(ds, cons, tau, find_tau0, max_prec, progress, limits):
             tau = Fraction(1, 10 ** k)
             result = run(tau)
             if result[0] == "certified":
-                if k:
+                if k and find_tau0:
                     r = run(Fraction(1, 10 ** (k - 1)))
                     if r[0] == "certified":
                         tau, result = Fraction(1, 10 ** (k - 1)), r

@@ -192,9 +192,13 @@ def test_search_order_stops_on_a_repeated_message_and_tau_steps_by_100(monkeypat
     ds = load(ROOT / "examples" / "figure5.json")
     cons = build(ds, attention="softmax")
     (verdict, info, _), tau, tried = softsearch.search(ds, cons, None, False, 64, lambda s: None, None)
-    assert verdict == "certified" and tau == Fraction(1, 1000) and info == {"order": 4}
-    assert [t["tau"] for t in tried] == ["1", "1/100", "1/10000", "1/1000"]
+    assert verdict == "certified" and tau == Fraction(1, 10000) and info == {"order": 4}
+    assert [t["tau"] for t in tried] == ["1", "1/100", "1/10000"]
     assert calls == [(Fraction(1), 4), (Fraction(1), 8), (Fraction(1, 100), 4), (Fraction(1, 100), 8),
-                     (Fraction(1, 10000), 4), (Fraction(1, 1000), 4)]
+                     (Fraction(1, 10000), 4)]
+    calls.clear()     # find_tau0: one step of 10 back first, then the bisection in [T, 10 T]
+    (verdict, _, _), tau, tried = softsearch.search(ds, cons, None, True, 64, lambda s: None, None)
+    assert verdict == "certified" and tau == Fraction(1, 1000)
+    assert [t["tau"] for t in tried][:4] == ["1", "1/100", "1/10000", "1/1000"] and len(tried) == 14
     v, info, _ = softsearch.attempt(ds, cons, Fraction(1, 10), 64, lambda s: None, None)
     assert v == "unknown" and info.endswith("(at order 8)")
