@@ -499,16 +499,17 @@ def read_dataset(obj, nums):
         if len(sides[1]) > len(sides[0]):
             raise Rejected(f"dataset: sequence {j}: output longer than input")
         pairs.append(tuple(sides))
-    every = {}
+    every, keys = {}, {}      # keys: each point's key, by the point object (all kept in pairs)
     for X, Y in pairs:
         for p in X + Y:
-            every.setdefault(key(p), p)
+            keys[id(p)] = k = key(p)
+            every.setdefault(k, p)
     prove_distinct(list(every.values()))
     for j, (X, Y) in enumerate(pairs):
         for side, pts in (("input", X), ("output", Y)):
-            if len({key(p) for p in pts}) != len(pts):
+            if len({keys[id(p)] for p in pts}) != len(pts):
                 raise Rejected(f"dataset: assumption 1.3 ii: sequence {j} repeats a token in its {side}")
-    inputs = [frozenset(key(p) for p in X) for X, _ in pairs]
+    inputs = [frozenset(keys[id(p)] for p in X) for X, _ in pairs]
     if len(set(inputs)) != len(inputs):
         raise Rejected("dataset: assumption 1.3 i: two inputs are equal as sets")
     return d, pairs
