@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .checker import _mat_params, declared_width, prescan, read_block
+from .checker import _mat_params, declared_width, prescan, read_block, read_sequences
 from .limits import DEFAULT
 from .numbers import Malformed, Numbers, Rejected, _need
 
@@ -39,32 +39,11 @@ __all__ = ["check", "evaluate", "masked_attention", "feed_forward", "read_datase
 def read_dataset(obj, nums):
     """(d, [(input points, target points)]): every sequence has a non-empty input
     and exactly one rational target point per input position."""
-    _need(obj, dict, "dataset")
-    d = obj.get("dimension")
-    if type(d) is not int or d < 2:
-        raise Malformed("dataset: 'dimension' must be an integer >= 2")
-    seqs = _need(obj.get("sequences"), list, "dataset.sequences")
-    if not seqs:
-        raise Malformed("dataset: no sequences")
-    pairs = []
-    for j, s in enumerate(seqs):
-        _need(s, dict, f"dataset sequence {j}")
-        sides = []
-        for side in ("input", "targets"):
-            toks = _need(s.get(side), list, f"dataset sequence {j} {side}")
-            pts = []
-            for i, t in enumerate(toks):
-                w = f"dataset sequence {j} {side} point {i}"
-                if not isinstance(t, list) or len(t) != d:
-                    raise Malformed(f"{w}: expected {d} coordinates")
-                pts.append(tuple(nums.rat(c, w) for c in t))
-            sides.append(pts)
-        if not sides[0]:
-            raise Rejected(f"dataset: sequence {j}: input is empty")
+    d, pairs = read_sequences(obj, "targets", nums.rat)
+    for j, sides in enumerate(pairs):
         if len(sides[1]) != len(sides[0]):
             raise Rejected(f"dataset: sequence {j}: {len(sides[1])} targets for {len(sides[0])} "
                            "positions (one target per position)")
-        pairs.append(tuple(sides))
     return d, pairs
 
 

@@ -468,12 +468,10 @@ def _claim(c, nums, d, where):
     raise Malformed(f"{where}: unknown claim kind {kind!r}")
 
 
-def read_dataset(obj, nums):
-    """The dataset's sequences as tuples of exact points; Assumption 1.3 is checked.
-
-    Over a field, all points of the dataset with different representations are
-    first proven to be different numbers, so the set operations below (on
-    representations) decide the assumption about the numbers themselves."""
+def read_sequences(obj, second, coordinate):
+    """(d, [(input points, points of the key ``second``)]) of a dataset object whose
+    form is checked: both lists non-empty, every point d coordinates read by
+    ``coordinate(text, where)``."""
     _need(obj, dict, "dataset")
     d = obj.get("dimension")
     if type(d) is not int or d < 2:
@@ -485,7 +483,7 @@ def read_dataset(obj, nums):
     for j, s in enumerate(seqs):
         _need(s, dict, f"dataset sequence {j}")
         sides = []
-        for side in ("input", "output"):
+        for side in ("input", second):
             toks = _need(s.get(side), list, f"dataset sequence {j} {side}")
             if not toks:
                 raise Rejected(f"dataset: sequence {j}: {side} is empty")
@@ -494,11 +492,22 @@ def read_dataset(obj, nums):
                 w = f"dataset sequence {j} {side} token {i}"
                 if not isinstance(t, list) or len(t) != d:
                     raise Malformed(f"{w}: expected {d} coordinates")
-                pts.append(tuple(nums.coordinate(c, w) for c in t))
+                pts.append(tuple(coordinate(c, w) for c in t))
             sides.append(pts)
-        if len(sides[1]) > len(sides[0]):
-            raise Rejected(f"dataset: sequence {j}: output longer than input")
         pairs.append(tuple(sides))
+    return d, pairs
+
+
+def read_dataset(obj, nums):
+    """The dataset's sequences as tuples of exact points; Assumption 1.3 is checked.
+
+    Over a field, all points of the dataset with different representations are
+    first proven to be different numbers, so the set operations below (on
+    representations) decide the assumption about the numbers themselves."""
+    d, pairs = read_sequences(obj, "output", nums.coordinate)
+    for j, (X, Y) in enumerate(pairs):
+        if len(Y) > len(X):
+            raise Rejected(f"dataset: sequence {j}: output longer than input")
     every, keys = {}, {}      # keys: each point's key, by the point object (all kept in pairs)
     for X, Y in pairs:
         for p in X + Y:
