@@ -28,11 +28,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from proofs_check.softmax import taylor, up
+
 __all__ = ["Enclosure", "run"]
 
-BITS = 40
 MAX_STRADDLE = 8
-CAP = Fraction(2) ** 256
 
 
 @dataclass(frozen=True)
@@ -54,36 +54,9 @@ class Enclosure:
         return not self.contains(point)
 
 
-def up(r):
-    if r <= 0:
-        return Fraction(0)
-    k = BITS - (r.numerator.bit_length() - r.denominator.bit_length())
-    if k >= 0:
-        return Fraction(-((-r.numerator << k) // r.denominator), 1 << k)
-    return Fraction(-(-r.numerator // (r.denominator << -k)) << -k)
-
-
-def down(x):
-    if x <= 0:
-        return Fraction(0)
-    k = BITS - (x.numerator.bit_length() - x.denominator.bit_length())
-    if k >= 0:
-        return Fraction((x.numerator << k) // x.denominator, 1 << k)
-    return Fraction((x.numerator // (x.denominator << -k)) << -k)
-
-
 def exp_lower(x):
-    """A rational <= e^x for x >= 0 (Taylor terms rounded down)."""
-    x = down(x)
-    t = term = Fraction(1)
-    for i in range(1, 4097):
-        term = down(term * x / i)
-        if not term or (i > x and term * CAP < t):
-            break
-        t += term
-        if t > CAP:
-            break
-    return t
+    """A rational <= e^x for x >= 0: the checker's Taylor lower bound, order 4096."""
+    return taylor(x, 4096)
 
 
 def dense(M, d):
