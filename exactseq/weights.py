@@ -27,6 +27,7 @@ import os
 from dataclasses import dataclass, field as dc_field
 from fractions import Fraction
 
+from proofs_check.checker import _mat   # a factored matrix, read as the checker reads it
 from proofs_check.limits import DEFAULT, LimitError, read_json
 
 __all__ = ["InputError", "Block", "Model", "FORMATS", "read_certificate", "parse", "load",
@@ -218,23 +219,6 @@ def _block(blk, k, nums, d):
     rho = nums.num(sa.get("rho"), where + " sa.rho")
     return Block(phase, eta, U, b, W, rho, _mat(sa.get("A"), nums, d, where + " sa.A"),
                  _mat(sa.get("V"), nums, d, where + " sa.V"))
-
-
-def _mat(obj, nums, d, where):
-    _need(obj, dict, where)
-    kind = obj.get("kind")
-    if kind == "zero":
-        return ("zero",)
-    if kind == "scalar":
-        return ("scalar", nums.num(obj.get("c"), where))
-    if kind == "rank1":
-        return ("rank1", nums.num(obj.get("c", "1"), where), nums.vec(obj.get("a"), d, where))
-    if kind == "full":
-        rows = _need(obj.get("rows"), list, where)
-        if len(rows) != d:
-            raise InputError(f"{where}: expected {d} rows")
-        return ("full", tuple(nums.vec(r, d, where) for r in rows))
-    raise InputError(f"{where}: unknown matrix kind {str(kind)[:40]!r}")
 
 
 # ------------------------------------------------------------------ exact matrices
