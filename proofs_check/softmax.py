@@ -9,10 +9,15 @@ enclosures holds for the real softmax transformer.
   If key k* has a score interval strictly above every other key's, then for any
   other key j with scaled gap g_j = (lo(s_k*) - hi(s_j)) / tau >= 0,
       w_j = n_j e^{s_j/tau} / sum_l n_l e^{s_l/tau} <= n_j / (n_k* T(g_j)),
-  T(x) = sum_{i <= order} x^i / i! <= e^x (x >= 0).  Bounds are rounded outward
-  to dyadic rationals of about 40 significant bits (x down, weights and radii up).  Then
+  T(x) = sum_{i <= order} x^i / i! <= e^x (x >= 0).  Then
       sum_j w_j V x_j = V x_k* + sum_{j != k*} w_j V (x_j - x_k*)
-  gives a ball around V c_k*.  No k* (scores not separated): verdict unknown.
+  gives a ball around V c_k* of radius at most
+      |V| r_k* + |V| sum_{j != k*} w_j (|c_j - c_k*|_max + r_j + r_k*).
+  These bounds are computed in integers (:func:`sa_balls`): coordinates at
+  2^-FIX, the scaled gaps x rounded down, 1 / T(x) and the distances up; a
+  query whose integers are too coarse is redone in exact rationals
+  (:func:`sa_query`).  Radii are rounded up to dyadics of about 40
+  significant bits.  No k* (scores not separated): verdict unknown.
 * FF layers: on a ball each unit's pre-activation is an interval; the units
   that straddle 0 are enumerated, and on each resulting activation pattern S the
   layer is the affine map eta x + M_S x + c_S, whose image of the ball is a ball;
@@ -22,7 +27,9 @@ enclosures holds for the real softmax transformer.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from fractions import Fraction
+from operator import mul, sub
 
 from . import lemmas
 from .checker import compare_outputs, declared_width, prescan, read_block, start
@@ -77,45 +84,60 @@ def merge(balls):
 
 
 class FFLayer:
-    """One FF layer acting on balls; each activation pattern's affine map is built once."""
+    """One FF layer acting on balls; each activation pattern's affine map is built once.
+    The units reading one row u are kept sorted by their cut -b_k, so the units
+    on (cut < lo) and the units straddled (lo <= cut < hi) by the interval
+    [lo, hi] of <u, x> over a ball are found by bisection."""
 
     def __init__(self, ff, where, G=None):
         self.eta, self.U, self.b, self.W = ff
         G = G or Balls()
         self.where, self.maps, self.iv = where, {}, G.iv
-        self.cut = [-bk for bk in self.b]
-        self.rows = {}
+        rows = {}
         for k, u in enumerate(self.U):
-            self.rows.setdefault(G.row(u), []).append(k)
+            rows.setdefault(G.row(u), []).append((-self.b[k], k))
+        self.rows = []
+        for u, units in rows.items():
+            units.sort(key=lambda e: e[0])
+            self.rows.append((u, [c for c, _ in units], [k for _, k in units]))
 
     def affine(self, S):
-        """(M, c, norm of eta I + M, is_identity) of the map x -> eta x + M x + c on pattern S."""
+        """(M, c, norm of eta I + M, kind) of the map x -> eta x + M x + c on pattern S;
+        kind: "id" (the identity), "shift" (M = 0) or "full"."""
         if S not in self.maps:
-            eta, U, b, W, d = self.eta, self.U, self.b, self.W, len(self.W)
-            M = tuple(tuple(sum((W[i][k] * U[k][j] for k in S), Fraction(0)) for j in range(d))
-                      for i in range(d))
+            eta, b, W, d = self.eta, self.b, self.W, len(self.W)
+            M = [[Fraction(0)] * d for _ in range(d)]
+            on = set(S)
+            for u, _, ks in self.rows:          # sum_k W_k u_k^T, one outer product per row
+                w = [sum((W[i][k] for k in ks if k in on), Fraction(0)) for i in range(d)]
+                for i in range(d):
+                    if w[i]:
+                        M[i] = [m + w[i] * x for m, x in zip(M[i], u)]
+            M = tuple(map(tuple, M))
             c = tuple(sum((W[i][k] * b[k] for k in S), Fraction(0)) for i in range(d))
             norm = max(sum(abs((eta if i == j else 0) + M[i][j]) for j in range(d)) for i in range(d))
-            ident = eta == 1 and not any(any(r) for r in M) and not any(c)
-            self.maps[S] = (M, c, norm, ident)
+            zero = not any(any(r) for r in M)
+            kind = "full" if not zero else "id" if eta == 1 and not any(c) else "shift"
+            self.maps[S] = (M, c, norm, kind)
         return self.maps[S]
 
     def image(self, S, bl):
-        M, c, norm, ident = self.affine(S)
-        if ident:
+        M, c, norm, kind = self.affine(S)
+        if kind == "id":
             return bl.c, bl.r
+        if kind == "shift":
+            eta = self.eta
+            return (c if not eta else tuple(eta * x + ci for x, ci in zip(bl.c, c))), bl.r * norm
         centre = tuple(self.eta * x + dot(r, bl.c) + ci for x, r, ci in zip(bl.c, M, c))
         return centre, bl.r * norm
 
     def __call__(self, bl):
         fixed, straddle = [], []
-        for u, ks in self.rows.items():
+        for u, cuts, ks in self.rows:
             lo_u, hi_u = self.iv(u, bl)          # s - w, s + w: s = <u, c>, w = r |u|_1
-            for k in ks:                         # unit k's input lo_u + b_k > 0 iff lo_u > -b_k
-                if lo_u > self.cut[k]:
-                    fixed.append(k)
-                elif hi_u > self.cut[k]:
-                    straddle.append(k)
+            a = bisect_left(cuts, lo_u)          # unit k's input lo_u + b_k > 0 iff lo_u > -b_k
+            fixed += ks[:a]
+            straddle += ks[a:bisect_left(cuts, hi_u, a)]
         if len(straddle) > MAX_STRADDLE:
             raise Unknown(f"{self.where}: an enclosure straddles {len(straddle)} ReLU kinks")
         images = [self.image(tuple(sorted(fixed + [k for i, k in enumerate(straddle) if mask >> i & 1])), bl)
@@ -213,35 +235,174 @@ def taylor(x, order):
     return t
 
 
+FIX = 96     # bits after the binary point of the fixed-point scores and distances
+WBITS = 64   # bits after the binary point of the scaled gaps and Taylor sums
+TBITS = 16   # significant bits kept of a scaled gap before its Taylor sum (rounded down)
+PREC = 20    # a gap or distance within 2^PREC of its integer rounding is redone exactly
+
+
+def fixed(bl):
+    """(M, R, |M|_1) for a ball: integers with M_i <= c_i 2^FIX < M_i + 1 and
+    R >= r 2^FIX, so every x in the ball has |x_i 2^FIX - M_i| <= R + 1."""
+    fx = bl.memo.get("fx")
+    if fx is None:
+        M = tuple((x.numerator << FIX) // x.denominator for x in bl.c)
+        R = -(-(bl.r.numerator << FIX) // bl.r.denominator)
+        fx = bl.memo["fx"] = (M, R, sum(map(abs, M)))
+    return fx
+
+
+def fixed_scores(A, toks):
+    """Integer score intervals: for every query q and key k, (lo, hi, e) with
+    f lo <= <A x, y> 2^(2 FIX) <= f hi (x in ball q, y in ball k), and f >= 0;
+    e bounds the part of hi - lo that integer rounding added (it only tells
+    :func:`sa_balls` when to redo a query exactly).
+    Scalar A = a I: <x, y> 2^(2 FIX) = sum (M_i + e_i)(M'_i + e'_i) with
+    |e| <= E = R + 1, |e'| <= E', within E |M'|_1 + E' |M|_1 + d E E' of <M, M'>.
+    Rank one A = c a a^T: the exact interval of <a, x> per ball, widened to
+    integers, and the four products of the two intervals."""
+    if A[0] == "zero":
+        return Fraction(0), [[(0, 0, 0)] * len(toks) for _ in toks]
+    if A[0] == "scalar":
+        a, d = A[1], len(toks[0].c)
+        fx = [fixed(t) for t in toks]
+        sgn = 1 if a >= 0 else -1
+        rows = []
+        for M, R, L in fx:
+            E, row = R + 1, []
+            for M2, R2, L2 in fx:
+                p, w = sgn * sum(map(mul, M, M2)), E * L2 + (R2 + 1) * (L + d * E)
+                row.append((p - w, p + w, L + L2 + d * (E + R2 + 1)))
+            rows.append(row)
+        return abs(a), rows
+    if A[0] == "rank1":
+        c = A[1]
+        ivs = []
+        for t in toks:
+            lo, hi = interval(A[2], t)
+            ivs.append(((lo.numerator << FIX) // lo.denominator, -(-(hi.numerator << FIX) // hi.denominator)))
+        rows = []
+        for l1_, h1 in ivs:
+            row = []
+            for l2, h2 in ivs:
+                ps = (l1_ * l2, l1_ * h2, h1 * l2, h1 * h2)
+                e = max(-l1_, h1) + max(-l2, h2) + 1
+                row.append((min(ps), max(ps), e) if c >= 0 else (-max(ps), -min(ps), e))
+            rows.append(row)
+        return abs(c), rows
+    raise Malformed("softmax: a full attention matrix is not supported")
+
+
+def inverse_taylor(X, order, memo):
+    """(m, e) with m / 2^e >= 1 / sum_{i <= order} x^i / i! for x = X / 2^WBITS >= 0,
+    m of about 64 bits.  The sum is bounded below in integers: X is first cut to
+    TBITS significant bits (down), each term is rounded down, and the sum stops
+    as :func:`taylor` does; then its inverse is rounded up."""
+    s = max(0, X.bit_length() - TBITS)
+    X = X >> s << s
+    hit = memo.get(X)
+    if hit is None:
+        one = 1 << WBITS
+        t = term = one
+        for i in range(1, order + 1):
+            term = term * X // (i << WBITS)
+            if not term or (i * one > X and term << 256 < t):
+                break
+            t += term
+            if t > one << 256:
+                break
+        e = t.bit_length() + 64                      # t / 2^WBITS <= T, so 1 / T <= 2^WBITS / t
+        hit = memo[X] = (-(-(1 << (WBITS + e)) // t), e)
+    return hit
+
+
+def sa_query(sa, toks, i, tau, order, stats):
+    """The softmax SA output ball of query i, in exact rational arithmetic (the
+    fallback of :func:`sa_balls` when its integer scores do not separate)."""
+    rho, A, V = sa
+    nV, t = mat_norm(V), toks[i]
+    ivs = [interval(A[2], k) for k in toks] if A[0] == "rank1" else None
+    sc = [score(A, t, k, ivs and ivs[i], ivs and ivs[j]) for j, k in enumerate(toks)]
+    best = max(range(len(toks)), key=lambda j: sc[j][0])
+    others = [sc[j][1] for j in range(len(toks)) if j != best]
+    if others and not sc[best][0] > max(others):
+        return None
+    ks = toks[best]
+    rad = nV * ks.r
+    for j, k in enumerate(toks):
+        if j == best:
+            continue
+        g = (sc[best][0] - sc[j][1]) / tau
+        stats["gap"] = g if stats.get("gap") is None else min(stats["gap"], g)
+        wmax = up(Fraction(k.n, ks.n) / taylor(g, order))
+        diff = apply(V, tuple(a - b for a, b in zip(k.c, ks.c)))
+        rad += wmax * (max(abs(x) for x in diff) + nV * (k.r + ks.r))
+    return best, rad
+
+
+def fixed_query(row, toks, fx, num, den, order, memo):
+    """One query in integers: (k*, S, smallest gap G) with
+    S >= sum_{j != k*} w_j (|c_j - c_k*|_max + r_j + r_k*), w_j <= n_j / (n_k* T(g_j)),
+    or None where the integers are too coarse to be close to the exact bound."""
+    los = [s[0] for s in row]
+    best = los.index(max(los))
+    Mb, Rb, _ = fx[best]
+    lo_b, eb, nb, terms, qmin, fine = los[best], row[best][2], toks[best].n, [], None, 1 << PREC
+    for j, (k, (_, hi, e), (M, R, _)) in enumerate(zip(toks, row, fx)):
+        if j == best:
+            continue
+        G, dist = lo_b - hi, max(map(abs, map(sub, M, Mb)))
+        if G < (eb + e) * fine or dist < fine:
+            return None
+        if qmin is None or G < qmin:
+            qmin = G
+        m, ex = inverse_taylor(num * G // den, order, memo)   # >= 1 / T(g_j), g_j = f G / (2^(2 FIX) tau)
+        terms.append((k.n * m * (dist + 1 + R + Rb), ex))     # dist + 1 >= |c_j - c_k*|_max 2^FIX
+    top = max((ex for _, ex in terms), default=0)
+    return best, Fraction(sum(v << (top - ex) for v, ex in terms), nb << (top + FIX)), qmin
+
+
 def sa_balls(sa, toks, tau, order, where, stats):
-    """Softmax SA on one sequence.  Returns (new balls, robust argmax per query)."""
+    """Softmax SA on one sequence.  Returns (new balls, robust argmax per query).
+
+    Query i's output is a ball around rho x_i + V c_k* of radius
+    |rho| r_i + |V| r_k* + |V| sum_{j != k*} w_j (|c_j - c_k*|_max + r_j + r_k*),
+    every quantity bounded in integers (:func:`fixed`, :func:`fixed_scores`,
+    :func:`inverse_taylor`), rounded outward: the scaled gap g_j down, the weight
+    bound n_j / (n_k* T(g_j)) up (to 64 bits), the distance up (to 2^-FIX).
+    A query is redone exactly (:func:`sa_query`) where the integers are too
+    coarse: scores not separated, a gap below 2^PREC times its rounding, or a
+    distance below 2^PREC units; not separated there either: verdict unknown."""
     rho, A, V = sa
     if V[0] == "zero" or (V[0] == "scalar" and V[1] == 0):
         if rho == 1:
             return list(toks), None
         return [Ball(tuple(rho * c for c in t.c), abs(rho) * t.r, t.n) for t in toks], None
     nV = mat_norm(V)
-    out, arg = [], []
-    ivs = [interval(A[2], k) for k in toks] if A[0] == "rank1" else None   # once per ball
-    for i, t in enumerate(toks):
-        sc = [score(A, t, k, ivs and ivs[i], ivs and ivs[j]) for j, k in enumerate(toks)]
-        best = max(range(len(toks)), key=lambda j: sc[j][0])
-        others = [sc[j][1] for j in range(len(toks)) if j != best]
-        if others and not sc[best][0] > max(others):
-            raise Unknown(f"{where}: scores not separated for a query (no robust maximiser)")
+    f, rows = fixed_scores(A, toks)
+    ratio = f / tau
+    num, den = ratio.numerator << WBITS, ratio.denominator << 2 * FIX
+    memo = stats.setdefault("taylor", {})
+    fx = [fixed(t) for t in toks]
+    out, arg, gmin = [], [], None
+    for i, (t, row) in enumerate(zip(toks, rows)):
+        hit = fixed_query(row, toks, fx, num, den, order, memo)
+        if hit is None:
+            hit = sa_query(sa, toks, i, tau, order, stats)
+            if hit is None:
+                raise Unknown(f"{where}: scores not separated for a query (no robust maximiser)")
+            best, rad = hit
+        else:
+            best, S, qmin = hit
+            rad = nV * (toks[best].r + S)
+            if qmin is not None and (gmin is None or qmin < gmin):
+                gmin = qmin
         ks = toks[best]
-        centre = apply(V, ks.c)
-        rad = nV * ks.r
-        for j, k in enumerate(toks):
-            if j == best:
-                continue
-            g = (sc[best][0] - sc[j][1]) / tau
-            stats["gap"] = g if stats.get("gap") is None else min(stats["gap"], g)
-            wmax = up(Fraction(k.n, ks.n) / taylor(g, order))
-            diff = apply(V, tuple(a - b for a, b in zip(k.c, ks.c)))
-            rad += wmax * (max(abs(x) for x in diff) + nV * (k.r + ks.r))
-        out.append(Ball(tuple(rho * a + b for a, b in zip(t.c, centre)), up(abs(rho) * t.r + rad), t.n))
+        out.append(Ball(tuple(rho * a + b for a, b in zip(t.c, apply(V, ks.c))), up(abs(rho) * t.r + rad), t.n))
         arg.append(best)
+    if gmin is not None:
+        g = Fraction(ratio.numerator * gmin, ratio.denominator << 2 * FIX)
+        stats["gap"] = g if stats.get("gap") is None else min(stats["gap"], g)
     return out, arg
 
 
