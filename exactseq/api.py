@@ -344,7 +344,7 @@ def build(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec=6
     dataset (anything :func:`load` takes) and return its :class:`Model`.
 
     Softmax options are those of ``exactseq check``: ``tau`` (exact; default:
-    the largest 1/10^k that certifies, see :mod:`exactseq.softsearch`), ``find_tau0`` (bisect
+    the first of 1, 1/100, 1/10^4, ... that certifies, see :mod:`exactseq.softsearch`), ``find_tau0`` (bisect
     for the largest temperature that certifies) and ``max_prec``.  Choosing a
     temperature means running the checker; the model then carries its
     ``summary``.  If no temperature certifies, the model of the last one tried

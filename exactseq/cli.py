@@ -142,8 +142,9 @@ def main(argv=None):
                     help="softmax only: then bisect in [T, 10 T] for the largest temperature that "
                     "certifies, T being --tau, or the default temperature after one step of 10 back")
     pc.add_argument("--max-prec", type=int, default=None, metavar="N",
-                    help="softmax only: highest order of the exponential's rational lower bound "
-                    "sum_{i<=N} x^i/i! used for the weight enclosures (default 64)")
+                    help="softmax only: order N of the exponential's rational lower bound "
+                    "sum_{i<=N} x^i/i! used for the weight enclosures (default 64; a higher "
+                    "order only tightens them)")
     pc.add_argument("--jobs", type=int, default=1, metavar="J", help=JOBS_HELP)
     pc.add_argument("--audit", choices=("float64", "float32", "bfloat16"), metavar="DTYPE",
                     help="after a certificate, run the float audit (exactseq audit) of its "

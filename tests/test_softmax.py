@@ -174,9 +174,9 @@ def test_softmax_needs_rational_data(capsys):
         f"exactseq: error: {path}: softmax certification needs rational coordinates\n"
 
 
-def test_search_order_stops_on_a_repeated_message_and_tau_steps_by_100(monkeypatch):
+def test_search_uses_the_highest_order_and_tau_steps_by_100(monkeypatch):
     """The search logic alone, on a stand-in checker: it certifies at tau <= 1/1000
-    only, and below that fails with one message at every order."""
+    only.  One pass per temperature, at the order --max-prec."""
     import proofs_check
     from exactseq import softsearch
     calls = []
@@ -192,13 +192,13 @@ def test_search_order_stops_on_a_repeated_message_and_tau_steps_by_100(monkeypat
     ds = load(ROOT / "examples" / "figure5.json")
     cons = build(ds, attention="softmax")
     (verdict, info, _), tau, tried = softsearch.search(ds, cons, None, False, 64, lambda s: None, None)
-    assert verdict == "certified" and tau == Fraction(1, 10000) and info == {"order": 4}
+    assert verdict == "certified" and tau == Fraction(1, 10000) and info == {"order": 64}
     assert [t["tau"] for t in tried] == ["1", "1/100", "1/10000"]
-    assert calls == [(Fraction(1), 4), (Fraction(1), 8), (Fraction(1, 100), 4), (Fraction(1, 100), 8),
-                     (Fraction(1, 10000), 4)]
+    assert calls == [(Fraction(1), 64), (Fraction(1, 100), 64), (Fraction(1, 10000), 64)]
     calls.clear()     # find_tau0: one step of 10 back first, then the bisection in [T, 10 T]
     (verdict, _, _), tau, tried = softsearch.search(ds, cons, None, True, 64, lambda s: None, None)
     assert verdict == "certified" and tau == Fraction(1, 1000)
     assert [t["tau"] for t in tried][:4] == ["1", "1/100", "1/10000", "1/1000"] and len(tried) == 14
     v, info, _ = softsearch.attempt(ds, cons, Fraction(1, 10), 64, lambda s: None, None)
-    assert v == "unknown" and info.endswith("(at order 8)")
+    assert v == "unknown" and info == ("block 3 (saturate): an enclosure straddles 2 ReLU kinks"
+                                       " (at order 64)")
