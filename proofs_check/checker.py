@@ -422,7 +422,12 @@ class Points:
 
     @staticmethod
     def distinct(points):
-        prove_distinct(points)
+        """Over a field, :func:`prove_distinct`; rational points (seen from the
+        first one) are distinct as numbers once their keys are."""
+        points = iter(points)
+        first = next(points, None)
+        if first is not None and type(first[0]) is not Fraction:
+            prove_distinct([first, *points])
 
 
 # ----------------------------------------------------------------- reading
@@ -608,12 +613,14 @@ def check(cert, progress=None, limits=DEFAULT, jobs=1, run_shards=None):
     max_width = declared_width(cert)
     prescan(blocks, bound, max_width, limits, "2 sum m + 2N + 1")
 
+    rational = nums.field is None      # then a number is zero iff its Fraction is
+
     def read(k):
         """Block k read, with its number of non-zero parameters (or the exception
         reading it raises)."""
         where, (eta, U, b, W), (rho, A, V), claims = read_block(blocks[k - 1], k, nums, d)
         nonzero = sum(1 for x in (eta, rho, *b, *(c for r in U for c in r), *(c for r in W for c in r))
-                      if sgn(x) != 0) + _mat_params(A) + _mat_params(V)
+                      if (x if rational else sgn(x) != 0)) + _mat_params(A) + _mat_params(V)
         unknown = {c["kind"] for c in claims} - HARDMAX_CLAIMS
         if unknown:
             raise Malformed(f"{where}: claim {sorted(unknown, key=str)[0]!r} is not checked in hardmax mode")

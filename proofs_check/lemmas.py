@@ -24,7 +24,7 @@ is "<v, x> lies in the open tube" for a point).  ``G`` provides:
   interval (0, q);
 * ``G.exact(t)``, ``G.point(t)`` (the point of an exact token) and
   ``G.key(t)`` and ``G.point_key(p)`` (representations, for hashing);
-* ``G.distinct(points)``: rejects unless points with different
+* ``G.distinct(points)``: rejects unless points (an iterable) with different
   representations are different numbers (a no-op for rationals);
 * ``sgn`` and exact arithmetic on the numbers.
 
@@ -41,7 +41,7 @@ non-exact enclosure around is *unknown*, not false.
 """
 from __future__ import annotations
 
-from .numbers import sgn
+from .numbers import at_least, sgn
 
 
 def _claim(msg):
@@ -108,7 +108,7 @@ def leaders(c, seqs, G):
         if len(holders) != 1 or toks[holders[0]].n != 1:
             return _tokens(f"the leader of sequence {j} is not the unique maximiser")
         top = ivs[holders[0]][0]
-        if any(sgn(hi - top) >= 0 for i, (_, hi) in enumerate(ivs) if i != holders[0]):
+        if any(at_least(hi, top) for i, (_, hi) in enumerate(ivs) if i != holders[0]):
             return _tokens(f"the leader of sequence {j} is not the unique maximiser")
     return None
 
@@ -123,8 +123,8 @@ def disjoint(seqs, G):
                 key = G.key(t)
                 if key in owner and owner[key][0] != j:
                     return _tokens(f"sequences {owner[key][0]} and {j} share a token")
-                owner[key] = (j, G.point(t))
-        G.distinct([p for _, p in owner.values()])
+                owner[key] = (j, t)
+        G.distinct(G.point(t) for _, t in owner.values())
         return None
     for j in range(len(seqs)):
         for i in range(j):

@@ -333,6 +333,13 @@ def sgn(x):
     return x.sign() if isinstance(x, K) else _sg(x)
 
 
+def at_least(a, b):
+    """a >= b (two rationals are compared directly, without forming a - b)."""
+    if type(a) is Fraction and type(b) is Fraction:
+        return a >= b
+    return sgn(a - b) >= 0
+
+
 def prove_distinct(points):
     """Prove that points (tuples of field elements) with pairwise different
     representations are pairwise different numbers; rejects otherwise.
@@ -359,6 +366,7 @@ def prove_distinct(points):
 
 # ----------------------------------------------------------------- parsing
 _RAT = re.compile(r"-?\d+(/\d+)?\Z", re.ASCII)
+MEMO = 1 << 20     # texts of short rationals remembered by one Numbers
 _DEC = re.compile(r"(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?\Z", re.ASCII)
 
 
@@ -369,6 +377,7 @@ class Numbers:
     def __init__(self, spec, limits=DEFAULT):
         self.field, self.limits, self.roots = None, limits, {}
         self.short = min(40, limits.max_digits)    # texts this short need no digit count
+        self.memo = {}
         if spec is None:
             return
         _need(spec, dict, "field")
@@ -390,14 +399,20 @@ class Numbers:
 
     def _quick(self, s):
         """The rational "p" or "p/q" of a text short enough to be within every
-        limit, or None (then the full path below decides)."""
-        if type(s) is str and len(s) <= self.short and _RAT.match(s):
+        limit, or None (then the full path below decides).  Texts read before
+        are looked up (up to MEMO of them)."""
+        if type(s) is not str:
+            return None
+        q = self.memo.get(s)
+        if q is None and len(s) <= self.short and _RAT.match(s):
             n, _, d = s.partition("/")
             if not d:
-                return Fraction(int(n))
-            if d.strip("0"):
-                return Fraction(int(n), int(d))
-        return None
+                q = Fraction(int(n))
+            elif d.strip("0"):
+                q = Fraction(int(n), int(d))
+            if q is not None and len(self.memo) < MEMO:
+                self.memo[s] = q
+        return q
 
     def rat(self, s, where="number"):
         q = self._quick(s)

@@ -78,3 +78,27 @@ def test_point_hashes_equals_and_keys_as_the_plain_tuple(coords):
     v = tuple(Fraction(n + 1, d) for n, d in coords)
     assert translate(q, Point(v)) == tuple(a + b for a, b in zip(plain, v))
     assert dot(q, Point(v)) == sum(a * b for a, b in zip(plain, v))
+
+
+def test_checker_reads_each_text_once_and_the_same_every_time():
+    """The checker's memo of short rationals: a text read twice is the same number,
+    bad texts are never remembered, and the memo stops growing at MEMO."""
+    from proofs_check import numbers as pn
+    nums = pn.Numbers(None)
+    assert nums.rat("6/4") == Fraction(3, 2) and nums.rat("6/4") is nums.rat("6/4")
+    for bad in ("1/0", "1/00", " 1", "1_0", "+1", "1.5"):
+        with pytest.raises(pn.Malformed):
+            nums.rat(bad)
+        assert bad not in nums.memo
+    assert set(nums.memo) == {"6/4"}
+    nums.memo = {str(i): Fraction(i) for i in range(pn.MEMO)}
+    assert nums.rat("-3/9") == Fraction(-1, 3) and "-3/9" not in nums.memo
+
+
+@given(st.fractions(), st.fractions())
+def test_at_least_is_the_order_of_rationals_and_of_field_elements(a, b):
+    from proofs_check import numbers as pn
+    assert pn.at_least(a, b) == (a >= b)
+    f = pn.Field([Fraction(-2), Fraction(0), Fraction(1)], Fraction(1), Fraction(2))   # sqrt(2)
+    x, y = pn.K(f, (a, Fraction(1))), pn.K(f, (b, Fraction(1)))      # a + sqrt 2, b + sqrt 2
+    assert pn.at_least(x, y) == (a >= b)
