@@ -352,7 +352,7 @@ def fixed_query(row, toks, fx, num, den, order, memo):
         if j == best:
             continue
         G, dist = lo_b - hi, max(map(abs, map(sub, M, Mb)))
-        if G < (eb + e) * fine or dist < fine:
+        if G <= 0 or G < (eb + e) * fine or dist < fine:   # G > 0: strictly separated
             return None
         if qmin is None or G < qmin:
             qmin = G

@@ -202,3 +202,64 @@ def test_search_uses_the_highest_order_and_tau_steps_by_100(monkeypatch):
     v, info, _ = softsearch.attempt(ds, cons, Fraction(1, 10), 64, lambda s: None, None)
     assert v == "unknown" and info == ("block 3 (saturate): an enclosure straddles 2 ReLU kinks"
                                        " (at order 64)")
+
+
+def _true_softmax(A, V, rho, tau, X):
+    """The softmax SA output of exact tokens X at 60 digits (mpmath)."""
+    mpmath.mp.dps = 60
+    m = [[mpmath.mpf(c.numerator) / c.denominator for c in x] for x in X]
+    t = mpmath.mpf(tau.numerator) / tau.denominator
+
+    def score(x, y):
+        if A[0] == "scalar":
+            return A[1] * mpmath.fsum(a * b for a, b in zip(x, y))
+        ax, ay = (mpmath.fsum(a * b for a, b in zip(A[2], z)) for z in (x, y))
+        return A[1] * ax * ay
+    out = []
+    for x in m:
+        z = [score(x, y) / t for y in m]
+        e = [mpmath.exp(zi - max(z)) for zi in z]
+        avg = [mpmath.fsum(ej * y[i] for ej, y in zip(e, m)) / mpmath.fsum(e) for i in range(len(x))]
+        out.append([rho * a + V[1] * b for a, b in zip(x, avg)])
+    return out
+
+
+coord = st.builds(lambda k, e: Fraction(k, 10 ** e), st.integers(-10**6, 10**6), st.integers(0, 8))
+
+
+@given(st.lists(st.tuples(coord, coord), min_size=2, max_size=6, unique=True),
+       st.sampled_from([("scalar", Fraction(1)), ("scalar", Fraction(-3, 7)),
+                        ("rank1", Fraction(2), (Fraction(4), Fraction(-1))),
+                        ("rank1", Fraction(-1, 3), (Fraction(1), Fraction(5, 2)))]),
+       st.sampled_from([Fraction(0), Fraction(1)]),
+       st.sampled_from([Fraction(1), Fraction(1, 100), Fraction(1, 10**6)]),
+       st.sampled_from([4, 64]))
+def test_integer_attention_bounds_contain_the_truth_and_match_the_exact_ones(X, A, rho, tau, order):
+    """sa_balls (scores, gaps, Taylor sums and distances in integers) against the
+    true softmax output and against the exact-rational bound of sa_query: same
+    maximiser, the true value inside the ball, and a radius within 1% of the
+    exact computation's (or below 2^-100)."""
+    V = ("scalar", Fraction(1))
+    toks = [sm.Ball(x, Fraction(0)) for x in X]
+    stats = {}
+    try:
+        out, arg = sm.sa_balls((rho, A, V), toks, tau, order, "here", stats)
+    except proofs_check.Unknown:
+        assert any(sm.sa_query((rho, A, V), toks, i, tau, order, {}) is None for i in range(len(toks)))
+        return
+    true = _true_softmax(A, V, rho, tau, X)
+    for i, (b, x) in enumerate(zip(out, true)):
+        best, rad = sm.sa_query((rho, A, V), toks, i, tau, order, {})
+        assert arg[i] == best
+        assert b.r <= rad * Fraction(101, 100) + Fraction(1, 2**100)
+        assert rad <= b.r * Fraction(101, 100) + Fraction(1, 2**100)
+        err = max(abs(xi - mpmath.mpf(c.numerator) / c.denominator) for xi, c in zip(x, b.c))
+        assert err <= mpmath.mpf(b.r.numerator) / b.r.denominator + mpmath.mpf(10) ** -50
+
+
+def test_attention_without_a_robust_maximiser_is_unknown():
+    """A = 0 with V != 0: every score ties, so no query has a robust maximiser
+    (the integer path must not take the tie for a gap of zero)."""
+    toks = [sm.Ball((Fraction(0), Fraction(0)), Fraction(0)), sm.Ball((Fraction(5), Fraction(1)), Fraction(0))]
+    with pytest.raises(proofs_check.Unknown, match="scores not separated"):
+        sm.sa_balls((Fraction(1), ("zero",), ("scalar", Fraction(1))), toks, Fraction(1), 8, "block 1", {})
