@@ -12,7 +12,10 @@ enclosures holds for the real softmax transformer.
   T(x) = sum_{i <= order} x^i / i! <= e^x (x >= 0).  Then
       sum_j w_j V x_j = V x_k* + sum_{j != k*} w_j V (x_j - x_k*)
   gives a ball around V c_k* of radius at most
-      |V| r_k* + |V| sum_{j != k*} w_j (|c_j - c_k*|_max + r_j + r_k*).
+      |V| r_k* + |V| sum_{j != k*} w_j (|c_j - c_k*|_max + r_j - r_k*)^+
+  (the deviation is w_k* V (x_k* - c_k*) + sum_{j != k*} w_j V (x_j - c_k*) and
+  w_k* = 1 - sum_{j != k*} w_j, so only the excess of each other key's reach
+  over r_k* counts, and the upper bounds of the w_j may be used for it).
   These bounds are computed in integers (:func:`sa_balls`): coordinates at
   2^-FIX, the scaled gaps x rounded down, 1 / T(x) and the distances up; a
   query whose integers are too coarse is redone in exact rationals
@@ -336,13 +339,13 @@ def sa_query(sa, toks, i, tau, order, stats):
         stats["gap"] = g if stats.get("gap") is None else min(stats["gap"], g)
         wmax = up(Fraction(k.n, ks.n) / taylor(g, order))
         diff = apply(V, tuple(a - b for a, b in zip(k.c, ks.c)))
-        rad += wmax * (max(abs(x) for x in diff) + nV * (k.r + ks.r))
+        rad += wmax * max(0, max(abs(x) for x in diff) + nV * (k.r - ks.r))
     return best, rad
 
 
 def fixed_query(row, toks, fx, num, den, order, memo):
     """One query in integers: (k*, S, smallest gap G) with
-    S >= sum_{j != k*} w_j (|c_j - c_k*|_max + r_j + r_k*), w_j <= n_j / (n_k* T(g_j)),
+    S >= sum_{j != k*} w_j (|c_j - c_k*|_max + r_j - r_k*)^+, w_j <= n_j / (n_k* T(g_j)),
     or None where the integers are too coarse to be close to the exact bound."""
     los = [s[0] for s in row]
     best = los.index(max(los))
@@ -357,7 +360,9 @@ def fixed_query(row, toks, fx, num, den, order, memo):
         if qmin is None or G < qmin:
             qmin = G
         m, ex = inverse_taylor(num * G // den, order, memo)   # >= 1 / T(g_j), g_j = f G / (2^(2 FIX) tau)
-        terms.append((k.n * m * (dist + 1 + R + Rb), ex))     # dist + 1 >= |c_j - c_k*|_max 2^FIX
+        D = dist + 2 + R - Rb                           # >= (|c_j - c_k*|_max + r_j - r_k*) 2^FIX
+        if D > 0:
+            terms.append((k.n * m * D, ex))
     top = max((ex for _, ex in terms), default=0)
     return best, Fraction(sum(v << (top - ex) for v, ex in terms), nb << (top + FIX)), qmin
 
@@ -366,7 +371,7 @@ def sa_balls(sa, toks, tau, order, where, stats):
     """Softmax SA on one sequence.  Returns (new balls, robust argmax per query).
 
     Query i's output is a ball around rho x_i + V c_k* of radius
-    |rho| r_i + |V| r_k* + |V| sum_{j != k*} w_j (|c_j - c_k*|_max + r_j + r_k*),
+    |rho| r_i + |V| r_k* + |V| sum_{j != k*} w_j (|c_j - c_k*|_max + r_j - r_k*)^+,
     every quantity bounded in integers (:func:`fixed`, :func:`fixed_scores`,
     :func:`inverse_taylor`), rounded outward: the scaled gap g_j down, the weight
     bound n_j / (n_k* T(g_j)) up (to 64 bits), the distance up (to 2^-FIX).
