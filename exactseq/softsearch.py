@@ -12,8 +12,9 @@ Every verdict comes from proofs_check; this module only decides what to try.
   certifies (the enclosures tighten as tau falls).
 * ``find_tau0``: then, without a given tau, one step of 10 back (the largest
   1/10^k that certifies, when smaller temperatures certify whenever larger ones
-  do), and 10 steps of bisection in [tau, 10 tau] for the largest temperature
-  that certifies there.
+  do), or, if tau = 1 certifies, steps of 10 up (to 10^12) while they certify,
+  and 10 steps of bisection in [tau, 10 tau] for the largest temperature that
+  certifies there.
 """
 from __future__ import annotations
 
@@ -61,6 +62,11 @@ def search(ds, cons, tau, find_tau0, max_prec, progress, limits):
                     r = run(Fraction(1, 10 ** (k - 1)))
                     if r[0] == "certified":
                         tau, result = Fraction(1, 10 ** (k - 1)), r
+                while not k and find_tau0 and tau < 10 ** 12:   # tau = 1 certifies: step up
+                    r = run(tau * 10)
+                    if r[0] != "certified":
+                        break
+                    tau, result = tau * 10, r
                 break
     if result[0] == "certified" and find_tau0:
         lo, hi, best = tau, tau * 10, result

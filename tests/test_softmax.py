@@ -263,3 +263,23 @@ def test_attention_without_a_robust_maximiser_is_unknown():
     toks = [sm.Ball((Fraction(0), Fraction(0)), Fraction(0)), sm.Ball((Fraction(5), Fraction(1)), Fraction(0))]
     with pytest.raises(proofs_check.Unknown, match="scores not separated"):
         sm.sa_balls((Fraction(1), ("zero",), ("scalar", Fraction(1))), toks, Fraction(1), 8, "block 1", {})
+
+
+def test_find_tau0_steps_up_from_one(monkeypatch):
+    """A stand-in checker certifying exactly at tau <= 250: --find-tau0 steps up from
+    1 by 10 while certified, then bisects in [100, 1000]."""
+    import proofs_check
+    from exactseq import softsearch
+
+    def fake(cert, limits=None):
+        if Fraction(cert["softmax"]["tau"]) <= 250:
+            return {"order": cert["softmax"]["order"]}
+        raise proofs_check.Unknown("block 3 (saturate): an enclosure straddles 2 ReLU kinks")
+
+    monkeypatch.setattr(proofs_check, "check", fake)
+    ds = load(ROOT / "examples" / "figure5.json")
+    cons = build(ds, attention="softmax")
+    (verdict, _, _), tau, tried = softsearch.search(ds, cons, None, True, 64, lambda s: None, None)
+    assert [t["tau"] for t in tried][:4] == ["1", "10", "100", "1000"] and len(tried) == 14
+    assert verdict == "certified" and 240 < tau <= 250
+    assert [t["verdict"] for t in tried if Fraction(t["tau"]) == tau] == ["certified"]
