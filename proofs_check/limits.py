@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import accumulate
 from dataclasses import dataclass, fields, replace
 
 __all__ = ["Limits", "LimitError", "DEFAULT", "FLAGS", "read_json", "parse_int_text",
@@ -118,21 +119,20 @@ def _int_dc(s):
     return _int_dc(s[:h]) * 10 ** (len(s) - h) + _int_dc(s[h:])
 
 
-_STRUCT = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
+# A JSON string; one never closed runs to the end of the text, so that no text
+# makes the scan below go back over itself (it stays linear in the text's length).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.S)
+_NOT_BRACKET = re.compile(r'[^\[\]{}]+')
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 def check_depth(text, limits=DEFAULT, source="input"):
-    """Refuse JSON text nested deeper than --max-depth (a linear scan, no recursion)."""
-    depth = 0
-    limit = limits.max_depth
-    for m in _STRUCT.finditer(text):
-        ch = m.group()
-        if ch in "[{":
-            depth += 1
-            if depth > limit:
-                raise limits.refuse(f"{source}: JSON nesting", "max_depth")
-        elif ch in "]}":
-            depth -= 1
+    """Refuse JSON text nested deeper than --max-depth: the strings are removed,
+    then everything but brackets, and the running depth is summed (linear, no
+    recursion)."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    if brackets and max(accumulate(map(_STEP.__getitem__, brackets))) > limits.max_depth:
+        raise limits.refuse(f"{source}: JSON nesting", "max_depth")
 
 
 def _no_duplicates(pairs):

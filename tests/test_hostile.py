@@ -156,6 +156,32 @@ def test_json_literal_exponent_and_ignored_huge_integer(tmp_path):
                                         "(raise it with --max-digits)")
 
 
+@pytest.mark.parametrize("text, deep", [
+    ('[[["]]]]]]"]]]', False),                   # brackets inside a string do not count
+    ("[" * 65 + "]" * 65, True), ("[" * 64 + "]" * 64, False),
+    ('{"a":' * 65 + "1" + "}" * 65, True), ('{"a":' * 64 + "1" + "}" * 64, False),
+    (r'["\\"' + ",[" * 70, True),                # an escaped backslash ends before the quote
+    (r'["\"[[[[[[["]', False),                 # an escaped quote does not end the string
+    ('["' + "[" * 100, False),                   # a string never closed runs to the end
+])
+def test_json_depth_scan(text, deep):
+    from proofs_check.limits import DEFAULT, LimitError, check_depth
+    if deep:
+        with pytest.raises(LimitError, match="JSON nesting exceeds the limit of 64"):
+            check_depth(text, DEFAULT)
+    else:
+        check_depth(text, DEFAULT)
+
+
+def test_unclosed_escaped_strings_do_not_make_the_depth_scan_quadratic(tmp_path):
+    """'"\\' repeated: every quote opens a string that an escape keeps open to
+    the end of the text.  A scan that retried from each quote took 87 s on 160 kB;
+    this one reads 2 MB at once, and the file is refused as bad JSON."""
+    status, out, _ = run_checker(tmp_path, None, "[" + '"\\' * 1_000_000 + "]")
+    assert status == 2 and out.startswith(f"proofs_check: {tmp_path / 'c.json'}: malformed: ") \
+        and "invalid JSON" in out
+
+
 def test_deep_json_and_bom(tmp_path):
     status, out, _ = run_checker(tmp_path, None, "[" * 100_000 + "]" * 100_000)
     assert (status, out) == (2, f"proofs_check: {tmp_path / 'c.json'}: malformed: certificate: JSON "
