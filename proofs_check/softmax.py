@@ -264,7 +264,7 @@ def fixed_scores(A, toks):
     |e| <= E = R + 1, |e'| <= E', within E |M'|_1 + E' |M|_1 + d E E' of <M, M'>.
     Rank one A = c a a^T: the exact interval of <a, x> per ball, widened to
     integers, and the four products of the two intervals."""
-    if A[0] == "zero":
+    if A[0] == "zero" or A[1] == 0:       # every score is exactly 0: no gap anywhere
         return Fraction(0), [[(0, 0, 0)] * len(toks) for _ in toks]
     if A[0] == "scalar":
         a, d = A[1], len(toks[0].c)

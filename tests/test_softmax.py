@@ -258,11 +258,14 @@ def test_integer_attention_bounds_contain_the_truth_and_match_the_exact_ones(X, 
 
 
 def test_attention_without_a_robust_maximiser_is_unknown():
-    """A = 0 with V != 0: every score ties, so no query has a robust maximiser
-    (the integer path must not take the tie for a gap of zero)."""
-    toks = [sm.Ball((Fraction(0), Fraction(0)), Fraction(0)), sm.Ball((Fraction(5), Fraction(1)), Fraction(0))]
-    with pytest.raises(proofs_check.Unknown, match="scores not separated"):
-        sm.sa_balls((Fraction(1), ("zero",), ("scalar", Fraction(1))), toks, Fraction(1), 8, "block 1", {})
+    """A = 0 (as zero, 0 I, 0 a a^T or c 0 0^T) with V != 0: every score ties, so no
+    query has a robust maximiser (the integer path must not take a tie for a gap)."""
+    toks = [sm.Ball((Fraction(2), Fraction(2)), Fraction(0)), sm.Ball((Fraction(-3, 5), Fraction(-4, 5)), Fraction(0)),
+            sm.Ball((Fraction(1, 2), Fraction(1, 2)), Fraction(0))]
+    for A in [("zero",), ("scalar", Fraction(0)), ("rank1", Fraction(0), (Fraction(1), Fraction(1))),
+              ("rank1", Fraction(3), (Fraction(0), Fraction(0)))]:
+        with pytest.raises(proofs_check.Unknown, match="scores not separated"):
+            sm.sa_balls((Fraction(1), A, ("scalar", Fraction(1))), toks, Fraction(1), 8, "block 1", {})
 
 
 def test_find_tau0_steps_up_from_one(monkeypatch):
