@@ -297,7 +297,8 @@ def fixed_scores(A, toks):
 
 
 def inverse_taylor(X, order, memo):
-    """(m, e) with m / 2^e >= 1 / sum_{i <= order} x^i / i! for x = X / 2^WBITS >= 0,
+    """(m, e) with m / 2^e >= 1 / sum_{i <= order} x^i / i! for x = X / 2^WBITS >= 0
+    (``memo``, keyed by X, serves one order: one block of one certificate),
     m of about 64 bits.  The sum is bounded below in integers: X is first cut to
     TBITS significant bits (down), each term is rounded down, and the sum stops
     as :func:`taylor` does; then its inverse is rounded up."""
