@@ -418,8 +418,8 @@ def _options(attention, tau, find_tau0, max_prec):
         if tau is not None or find_tau0:
             raise ValueError("tau and find_tau0 apply to softmax only")
         return None
-    if not isinstance(max_prec, int) or max_prec < 1:
-        raise ValueError("max_prec must be an integer >= 1")
+    if not isinstance(max_prec, int) or not 1 <= max_prec <= 4096:
+        raise ValueError("max_prec must be an integer in 1..4096")
     if tau is not None:
         tau = _rational(tau, "tau") if isinstance(tau, str) else Fraction(tau)
         if tau <= 0:

@@ -144,8 +144,8 @@ def main(argv=None):
                     "(or, from 1, steps of 10 up while they certify)")
     pc.add_argument("--max-prec", type=int, default=None, metavar="N",
                     help="softmax only: order N of the exponential's rational lower bound "
-                    "sum_{i<=N} x^i/i! used for the weight enclosures (default 64; a higher "
-                    "order only tightens them)")
+                    "sum_{i<=N} x^i/i! used for the weight enclosures, 1..4096 (default 64; a "
+                    "higher order only tightens them)")
     pc.add_argument("--jobs", type=int, default=1, metavar="J", help=JOBS_HELP)
     pc.add_argument("--audit", choices=("float64", "float32", "bfloat16"), metavar="DTYPE",
                     help="after a certificate, run the float audit (exactseq audit) of its "
@@ -410,14 +410,22 @@ def _check_softmax(ds, args, progress, limits):
         return _bad(f"{args.file}: softmax certification needs rational coordinates")
     if args.max_prec is None:
         args.max_prec = 64
-    if args.max_prec < 1:
-        return _bad("--max-prec must be >= 1")
-    try:
-        tau = Fraction(args.tau) if args.tau else None
-    except (ValueError, ZeroDivisionError):
-        return _bad(f"--tau {args.tau!r} is not a positive rational number")
-    if tau is not None and tau <= 0:
-        return _bad(f"--tau {args.tau!r} is not a positive rational number")
+    if not 1 <= args.max_prec <= 4096:
+        return _bad("--max-prec must be an integer in 1..4096")
+    tau = None
+    if args.tau is not None:
+        import re
+        text = args.tau.strip()
+        if not re.fullmatch(r"[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?(/[0-9]+)?", text, re.ASCII) \
+                or len(text) > 1000:
+            return _bad(f"--tau {_short_arg(args.tau)} is not a positive rational number "
+                        "(p, p/q or a decimal, at most 1000 characters)")
+        try:
+            tau = Fraction(text)
+        except (ValueError, ZeroDivisionError):
+            tau = Fraction(0)
+        if tau <= 0:
+            return _bad(f"--tau {_short_arg(args.tau)} is not a positive rational number")
     t0 = time.perf_counter()
     try:
         cons = build(ds, attention="softmax")
@@ -623,12 +631,19 @@ def _margins(cons):
             "largest_abs_parameter": _approx(big), "max_parameter_bits": bits}
 
 
+def _short_arg(text):
+    return repr(text) if len(text) <= 40 else repr(text[:20] + "..." + text[-10:])
+
+
 def _approx(q):
     """A short decimal reading of a rational for the report (display only)."""
     try:
-        return f"{float(q):.4g}"
+        f = float(q)
     except OverflowError:
+        f = None
+    if f is None or (f == 0 and q != 0):     # beyond the float range either way
         return f"~2^{q.numerator.bit_length() - q.denominator.bit_length()}"
+    return f"{f:.4g}"
 
 
 def _bits(p):

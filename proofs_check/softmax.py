@@ -555,8 +555,8 @@ def check(cert, progress=None, trace=None, limits=DEFAULT):
             trace.append([[(t.c, t.r) for t in toks] for toks in seqs])
         gap = stats.get("gap")
         per_block.append({"block": k, "phase": where.split(" (", 1)[1][:-1],
-                          "widest": _text(max(t.r for toks in seqs for t in toks)),
-                          "smallest_gap": None if gap is None else _text(gap)})
+                          "widest": _text(max(t.r for toks in seqs for t in toks), "up"),
+                          "smallest_gap": None if gap is None else _text(gap, "down")})
         if progress:
             progress(k, len(blocks))
     for j, toks in enumerate(seqs):
@@ -568,5 +568,29 @@ def check(cert, progress=None, trace=None, limits=DEFAULT):
             "tau": _text(tau), "order": order, "per_block": per_block}
 
 
-def _text(q):
-    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+def _text(q, rounding=None):
+    """q as text: exact ("p" or "p/q") while both parts have under 10000 bits
+    (Python's integer-to-text limit is 4300 digits); beyond, with ``rounding``
+    "up" or "down" (q > 0), a 12-digit decimal bound "Me-K" in that direction,
+    and without it the exact digits, converted piecewise."""
+    p, d = q.numerator, q.denominator
+    if max(abs(p).bit_length(), d.bit_length()) < 10000:
+        return str(p) if d == 1 else f"{p}/{d}"
+    if rounding is None:
+        return _digits(p) if d == 1 else f"{_digits(p)}/{_digits(d)}"
+    e = (p.bit_length() - d.bit_length()) * 30103 // 100000 - 12   # about log10(q) - 12
+    m = p * 10 ** -e if e < 0 else p
+    n = d if e < 0 else d * 10 ** e                                 # q 10^-e = m / n, >= 10^10
+    k = m // n if rounding == "down" else -(-m // n)
+    return f"{k}e{e}"
+
+
+def _digits(n):
+    """The decimal digits of an integer of any size (halves converted apart)."""
+    if n < 0:
+        return "-" + _digits(-n)
+    if n.bit_length() < 10000:
+        return str(n)
+    h = n.bit_length() * 3 // 20                    # about half the digits
+    hi, lo = divmod(n, 10 ** h)
+    return _digits(hi) + _digits(lo).rjust(h, "0")

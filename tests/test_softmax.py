@@ -157,12 +157,23 @@ def test_taylor_is_below_exp(x, order):
     assert mpmath.mpf(t.numerator) / t.denominator <= mpmath.exp(mpmath.mpf(x.numerator) / x.denominator)
 
 
+FORMS = "(p, p/q or a decimal, at most 1000 characters)"
+
+
 @pytest.mark.parametrize("args, message", [
-    (["--tau", "abc"], "--tau 'abc' is not a positive rational number"),
-    (["--tau", "-1"], "--tau '-1' is not a positive rational number"),
-    (["--max-prec", "0"], "--max-prec must be >= 1"),
+    (["--tau", "abc"], "--tau 'abc' is not a positive rational number " + FORMS),
+    (["--tau", "-1"], "--tau '-1' is not a positive rational number " + FORMS),
+    (["--tau", ""], "--tau '' is not a positive rational number " + FORMS),
+    (["--tau", "1_000"], "--tau '1_000' is not a positive rational number " + FORMS),
+    (["--tau", "1" * 1001], "--tau '11111111111111111111...1111111111' is not a positive rational "
+                            "number " + FORMS),
+    (["--tau", "0/5"], "--tau '0/5' is not a positive rational number"),
+    (["--tau", "1/0"], "--tau '1/0' is not a positive rational number"),
+    (["--max-prec", "0"], "--max-prec must be an integer in 1..4096"),
+    (["--max-prec", "4097"], "--max-prec must be an integer in 1..4096"),
 ])
 def test_softmax_bad_options_exit_2(capsys, args, message):
+    """Bad options are usage errors (exit 2), never a failed verdict."""
     assert main(["check", str(ROOT / "examples/figure5.json"), "--attention", "softmax", *args]) == 2
     assert capsys.readouterr().err == f"exactseq: error: {message}\n"
 
@@ -286,3 +297,20 @@ def test_find_tau0_steps_up_from_one(monkeypatch):
     assert [t["tau"] for t in tried][:4] == ["1", "10", "100", "1000"] and len(tried) == 14
     assert verdict == "certified" and 240 < tau <= 250
     assert [t["verdict"] for t in tried if Fraction(t["tau"]) == tau] == ["certified"]
+
+
+def test_tiny_temperature_certificate_verifies_in_a_fresh_checker(tmp_path):
+    """At tau = 10^-4300 the radii have denominators of over 4300 digits, Python's
+    default limit for integer text: the checker's per-block report gives them as
+    decimal bounds (widest up, gap down), and the verdict stands."""
+    import subprocess
+    import sys
+    out = tmp_path / "c.json"
+    assert main(["check", str(ROOT / "examples/figure5.json"), "--attention", "softmax",
+                 "--tau", "1e-4300", "--certificate", str(out), "--quiet"]) == 0
+    r = subprocess.run([sys.executable, "-m", "proofs_check", str(out), "--json"],
+                       capture_output=True, text=True, timeout=120)
+    rep = json.loads(r.stdout)
+    assert r.returncode == 0 and rep["verdict"] == "verified", r.stdout + r.stderr
+    widest = [b["widest"] for b in rep["per_block"] if b["widest"] != "0"]
+    assert widest and all(w.count("e-") == 1 and len(w) < 30 for w in widest)
