@@ -140,8 +140,8 @@ def main(argv=None):
                     "default: the first of 1, 1/100, 1/10^4, ..., 1/10^12 that certifies")
     pc.add_argument("--find-tau0", action="store_true",
                     help="softmax only: then bisect in [T, 10 T] for the largest temperature that "
-                    "certifies, T being --tau, or the default temperature after one step of 10 back "
-                    "(or, from 1, steps of 10 up while they certify)")
+                    "certifies (10 steps), T being the default temperature after one step of 10 back, "
+                    "or --tau or 1 after steps of 10 up while they certify")
     pc.add_argument("--max-prec", type=int, default=None, metavar="N",
                     help="softmax only: order N of the exponential's rational lower bound "
                     "sum_{i<=N} x^i/i! used for the weight enclosures, 1..4096 (default 64; a "

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from itertools import accumulate
 from dataclasses import dataclass, fields, replace
 
@@ -119,18 +120,22 @@ def _int_dc(s):
     return _int_dc(s[:h]) * 10 ** (len(s) - h) + _int_dc(s[h:])
 
 
-# A JSON string; one never closed runs to the end of the text, so that no text
-# makes the scan below go back over itself (it stays linear in the text's length).
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.S)
+# A JSON string once its escapes are gone (see check_depth); one never closed
+# runs to the end of the text.  A single character class: linear, no state per
+# character.
+_STRING = re.compile(r'"[^"]*(?:"|\Z)')
 _NOT_BRACKET = re.compile(r'[^\[\]{}]+')
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 def check_depth(text, limits=DEFAULT, source="input"):
-    """Refuse JSON text nested deeper than --max-depth: the strings are removed,
-    then everything but brackets, and the running depth is summed (linear, no
-    recursion)."""
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    """Refuse JSON text nested deeper than --max-depth.  Escaped backslashes, then
+    escaped quotes are deleted (left to right, as a JSON reader pairs them), so
+    every quote left opens or closes a string; the strings are removed, then
+    everything but brackets, and the running depth is summed.  Linear in time and
+    memory, no recursion."""
+    bare = text.replace("\\\\", "").replace('\\"', "")
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", bare))
     if brackets and max(accumulate(map(_STEP.__getitem__, brackets))) > limits.max_depth:
         raise limits.refuse(f"{source}: JSON nesting", "max_depth")
 
@@ -176,8 +181,9 @@ def read_json(raw, limits=DEFAULT, source="input", parse_float=None):
         raise
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except RecursionError:  # cannot happen after check_depth with sane limits
-        raise limits.refuse(f"{source}: JSON nesting", "max_depth") from None
+    except RecursionError:  # only with --max-depth raised past what Python's reader follows
+        raise ValueError(f"JSON nesting deeper than the JSON reader follows (about "
+                         f"{sys.getrecursionlimit() // 100 * 100 - 100} levels)") from None
 
 
 class FloatText(str):

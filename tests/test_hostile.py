@@ -182,6 +182,12 @@ def test_unclosed_escaped_strings_do_not_make_the_depth_scan_quadratic(tmp_path)
         and "invalid JSON" in out
 
 
+def test_nesting_past_the_json_reader_is_not_blamed_on_max_depth(tmp_path):
+    status, out, _ = run_checker(tmp_path, None, "[" * 5000 + "]" * 5000, flags=("--max-depth", "10000"))
+    assert (status, out) == (2, f"proofs_check: {tmp_path / 'c.json'}: malformed: JSON nesting deeper "
+                             "than the JSON reader follows (about 900 levels)")
+
+
 def test_deep_json_and_bom(tmp_path):
     status, out, _ = run_checker(tmp_path, None, "[" * 100_000 + "]" * 100_000)
     assert (status, out) == (2, f"proofs_check: {tmp_path / 'c.json'}: malformed: certificate: JSON "

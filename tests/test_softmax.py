@@ -314,3 +314,22 @@ def test_tiny_temperature_certificate_verifies_in_a_fresh_checker(tmp_path):
     assert r.returncode == 0 and rep["verdict"] == "verified", r.stdout + r.stderr
     widest = [b["widest"] for b in rep["per_block"] if b["widest"] != "0"]
     assert widest and all(w.count("e-") == 1 and len(w) < 30 for w in widest)
+
+
+def test_find_tau0_steps_up_from_a_given_tau(monkeypatch):
+    import proofs_check
+    from exactseq import softsearch
+
+    def fake(cert, limits=None):
+        if Fraction(cert["softmax"]["tau"]) <= 250:
+            return {"order": cert["softmax"]["order"]}
+        raise proofs_check.Unknown("block 3 (saturate): an enclosure straddles 2 ReLU kinks")
+
+    monkeypatch.setattr(proofs_check, "check", fake)
+    ds = load(ROOT / "examples" / "figure5.json")
+    cons = build(ds, attention="softmax")
+    (verdict, _, _), tau, tried = softsearch.search(ds, cons, Fraction(1, 100), True, 64, lambda s: None, None)
+    assert [t["tau"] for t in tried][:6] == ["1/100", "1/10", "1", "10", "100", "1000"]
+    assert verdict == "certified" and 240 < tau <= 250 and len(tried) == 16
+    (verdict, _, _), tau, tried = softsearch.search(ds, cons, Fraction(1, 100), False, 64, lambda s: None, None)
+    assert [t["tau"] for t in tried] == ["1/100"] and tau == Fraction(1, 100)
