@@ -691,7 +691,7 @@ def _report_tail(r, lines, scope=""):
     """Per-sequence verdicts, the verdict, the certificate and the time."""
     for s in r["sequences"]:
         name = f" ({s['name']!r})" if s["name"] is not None else ""
-        lines.append(f"sequence {s['index']}{name}: {s['n']} -> {s['m']} tokens: {s['verdict']}")
+        lines.append(f"sequence {s['index']}{name}: {s['n']} -> {s['m']} token{'s' if s['m'] != 1 else ''}: {s['verdict']}")
     if r["verdict"] == "certified":
         lines.append("verdict      CERTIFIED: every output set equals its target exactly "
                      f"(Hausdorff distance 0){scope}")

@@ -285,7 +285,7 @@ def test_products_of_roots_certify(tmp_path, capsys):
         {"input": [["1", "sqrt(3)*sqrt(5)"]], "output": [["0", "0"]]}]}))
     assert main(["check", str(p)]) == 0
     out = capsys.readouterr().out
-    assert "sequence 0 ('a\\nverdict      CERTIFIED'): 2 -> 1 tokens: certified" in out
+    assert "sequence 0 ('a\\nverdict      CERTIFIED'): 2 -> 1 token: certified" in out
     assert sum(line.startswith("verdict") for line in out.splitlines()) == 1
 
 
