@@ -28,7 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from proofs_check.softmax import taylor, up
+from proofs_check.numbers import Unknown
+from proofs_check.softmax import Ball, Balls, FFLayer, taylor, up
 
 __all__ = ["Enclosure", "run"]
 
@@ -82,7 +83,43 @@ def _norm(M):
     return max(_l1(r) for r in M)
 
 
-def ff_ball(ff, c, r):
+_LAYERS = {}
+# One row table for every layer, so equal rows share the balls' memos.  Never
+# replaced: a ball's memo is keyed by the id of a row object this table keeps alive.
+_ROWS = Balls()
+
+
+def _layer(ff):
+    """The checker's FF layer on balls for ``ff`` (patterns memoised), one per FF."""
+    hit = _LAYERS.get(id(ff))
+    if hit is None or hit[0] is not ff:
+        if len(_LAYERS) > 4096:
+            _LAYERS.clear()
+        hit = _LAYERS[id(ff)] = (ff, FFLayer((ff.eta, tuple(map(tuple, ff.U)), tuple(ff.b),
+                                              tuple(map(tuple, ff.W))), "ff", _ROWS))
+    return hit[1]
+
+
+def ff_ball(ff, c, r, seen=None):
+    """The FF layer on the ball (c, r): the checker's enclosure (proofs_check.softmax.
+    FFLayer) where it decides, else :func:`ff_hull`.  ``seen`` (a dict) keeps the
+    checker's ball for a centre object, so that projections it computed are reused
+    while a ball passes through layers unchanged."""
+    if ff.U:
+        try:
+            bl = seen.get(id(c)) if seen is not None else None
+            if bl is None or bl.c is not c or bl.r != r:
+                bl = Ball(c, r)
+                if seen is not None:
+                    seen[id(c)] = bl
+            out = _layer(ff)(bl)
+            return out.c, out.r
+        except Unknown:              # more ReLU kinks straddled than it enumerates
+            pass
+    return ff_hull(ff, c, r)
+
+
+def ff_hull(ff, c, r):
     eta, U, b, W = ff.eta, ff.U, ff.b, ff.W
     d = len(c)
     on, straddle = [], []
@@ -131,6 +168,8 @@ def sa_balls(sa, balls, tau, d):
     rho = sa.rho
     A, V = dense(sa.A, d), dense(sa.V, d)
     if V is None:
+        if rho == 1:
+            return list(balls)
         return [(tuple(rho * x for x in c), up(abs(rho) * r)) for c, r in balls]
     groups = {}
     for c, r in balls:
@@ -179,8 +218,9 @@ def run(blocks, tau, tokens, d):
     list of :class:`Enclosure` in token order (state 0 is the input)."""
     balls = [(tuple(Fraction(x) for x in t), Fraction(0)) for t in tokens]
     states = [balls]
+    seen = {}
     for blk in blocks:
-        balls = [ff_ball(blk.ff, c, r) for c, r in balls]
+        balls = [ff_ball(blk.ff, c, r, seen) for c, r in balls]
         balls = sa_balls(blk.sa, balls, tau, d)
         states.append(balls)
     return [[Enclosure(c, r) for c, r in s] for s in states]

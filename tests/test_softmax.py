@@ -333,3 +333,23 @@ def test_find_tau0_steps_up_from_a_given_tau(monkeypatch):
     assert verdict == "certified" and 240 < tau <= 250 and len(tried) == 16
     (verdict, _, _), tau, tried = softsearch.search(ds, cons, Fraction(1, 100), False, 64, lambda s: None, None)
     assert [t["tau"] for t in tried] == ["1/100"] and tau == Fraction(1, 100)
+
+
+@given(st.lists(st.tuples(coord, coord), min_size=1, max_size=8),
+       st.sampled_from([0, Fraction(1, 1000), Fraction(1, 3)]))
+def test_eval_ff_enclosure_contains_the_exact_layer(points, r):
+    """exactseq eval's FF step (the checker's FFLayer, else the hull) on balls
+    around points: each ball's enclosure holds the exact image of its centre and
+    of its corners, and an exact point goes to its exact image."""
+    from exactseq import enclosures
+    ds = load(ROOT / "examples" / "figure5.json")
+    cons = build(ds, attention="softmax")
+    for blk in cons.blocks:
+        for p in points:
+            c, rad = enclosures.ff_ball(blk.ff, p, r)
+            corners = [p, *((p[0] + s * r, p[1] + t * r) for s in (-1, 1) for t in (-1, 1))]
+            for q in corners:
+                y = blk.ff.apply(q)
+                assert max(abs(a - b) for a, b in zip(y, c)) <= rad
+            if r == 0:
+                assert (c, rad) == (blk.ff.apply(p), 0)
