@@ -104,10 +104,13 @@ class FFLayer:
             units.sort(key=lambda e: e[0])
             self.rows.append((u, [c for c, _ in units], [k for _, k in units]))
 
-    def affine(self, S):
-        """(M, c, norm of eta I + M, kind) of the map x -> eta x + M x + c on pattern S;
-        kind: "id" (the identity), "shift" (M = 0) or "full"."""
-        if S not in self.maps:
+    def affine(self, key):
+        """(M, c, norm of eta I + M, kind) of the map x -> eta x + M x + c on the
+        pattern key = (per row, how many of its sorted units are on; the straddled
+        units taken on); kind: "id" (the identity), "shift" (M = 0) or "full"."""
+        if key not in self.maps:
+            counts, extra = key
+            S = [k for (_, _, ks), a in zip(self.rows, counts) for k in ks[:a]] + list(extra)
             eta, b, W, d = self.eta, self.b, self.W, len(self.W)
             M = [[Fraction(0)] * d for _ in range(d)]
             on = set(S)
@@ -121,11 +124,11 @@ class FFLayer:
             norm = max(sum(abs((eta if i == j else 0) + M[i][j]) for j in range(d)) for i in range(d))
             zero = not any(any(r) for r in M)
             kind = "full" if not zero else "id" if eta == 1 and not any(c) else "shift"
-            self.maps[S] = (M, c, norm, kind)
-        return self.maps[S]
+            self.maps[key] = (M, c, norm, kind)
+        return self.maps[key]
 
-    def image(self, S, bl):
-        M, c, norm, kind = self.affine(S)
+    def image(self, key, bl):
+        M, c, norm, kind = self.affine(key)
         if kind == "id":
             return bl.c, bl.r
         if kind == "shift":
@@ -135,15 +138,16 @@ class FFLayer:
         return centre, bl.r * norm
 
     def __call__(self, bl):
-        fixed, straddle = [], []
+        counts, straddle = [], []
         for u, cuts, ks in self.rows:
             lo_u, hi_u = self.iv(u, bl)          # s - w, s + w: s = <u, c>, w = r |u|_1
             a = bisect_left(cuts, lo_u)          # unit k's input lo_u + b_k > 0 iff lo_u > -b_k
-            fixed += ks[:a]
+            counts.append(a)                     # units ks[:a] are on
             straddle += ks[a:bisect_left(cuts, hi_u, a)]
         if len(straddle) > MAX_STRADDLE:
             raise Unknown(f"{self.where}: an enclosure straddles {len(straddle)} ReLU kinks")
-        images = [self.image(tuple(sorted(fixed + [k for i, k in enumerate(straddle) if mask >> i & 1])), bl)
+        counts = tuple(counts)
+        images = [self.image((counts, tuple(k for i, k in enumerate(straddle) if mask >> i & 1)), bl)
                   for mask in range(1 << len(straddle))]
         if len(images) == 1:
             c0, r = images[0]
