@@ -185,23 +185,29 @@ def test_softmax_needs_rational_data(capsys):
         f"exactseq: error: {path}: softmax certification needs rational coordinates\n"
 
 
-def test_search_uses_the_highest_order_and_tau_steps_by_100(monkeypatch):
-    """The search logic alone, on a stand-in checker: it certifies at tau <= 1/1000
-    only.  One pass per temperature, at the order --max-prec."""
-    import proofs_check
+def _stand_in(monkeypatch, top):
+    """proofs_check.check replaced by a stand-in that certifies exactly at tau <= top
+    (and records (tau, order) per call); returns (softsearch, figure5 data, its
+    softmax construction, the calls)."""
     from exactseq import softsearch
     calls = []
 
     def fake(cert, limits=None):
         tau, order = Fraction(cert["softmax"]["tau"]), cert["softmax"]["order"]
         calls.append((tau, order))
-        if tau <= Fraction(1, 1000):
+        if tau <= top:
             return {"order": order}
         raise proofs_check.Unknown("block 3 (saturate): an enclosure straddles 2 ReLU kinks")
 
     monkeypatch.setattr(proofs_check, "check", fake)
     ds = load(ROOT / "examples" / "figure5.json")
-    cons = build(ds, attention="softmax")
+    return softsearch, ds, build(ds, attention="softmax"), calls
+
+
+def test_search_uses_the_highest_order_and_tau_steps_by_100(monkeypatch):
+    """The search logic alone, on a stand-in checker: it certifies at tau <= 1/1000
+    only.  One pass per temperature, at the order --max-prec."""
+    softsearch, ds, cons, calls = _stand_in(monkeypatch, Fraction(1, 1000))
     (verdict, info, _), tau, tried = softsearch.search(ds, cons, None, False, 64, lambda s: None, None)
     assert verdict == "certified" and tau == Fraction(1, 10000) and info == {"order": 64}
     assert [t["tau"] for t in tried] == ["1", "1/100", "1/10000"]
@@ -282,17 +288,7 @@ def test_attention_without_a_robust_maximiser_is_unknown():
 def test_find_tau0_steps_up_from_one(monkeypatch):
     """A stand-in checker certifying exactly at tau <= 250: --find-tau0 steps up from
     1 by 10 while certified, then bisects in [100, 1000]."""
-    import proofs_check
-    from exactseq import softsearch
-
-    def fake(cert, limits=None):
-        if Fraction(cert["softmax"]["tau"]) <= 250:
-            return {"order": cert["softmax"]["order"]}
-        raise proofs_check.Unknown("block 3 (saturate): an enclosure straddles 2 ReLU kinks")
-
-    monkeypatch.setattr(proofs_check, "check", fake)
-    ds = load(ROOT / "examples" / "figure5.json")
-    cons = build(ds, attention="softmax")
+    softsearch, ds, cons, _ = _stand_in(monkeypatch, 250)
     (verdict, _, _), tau, tried = softsearch.search(ds, cons, None, True, 64, lambda s: None, None)
     assert [t["tau"] for t in tried][:4] == ["1", "10", "100", "1000"] and len(tried) == 14
     assert verdict == "certified" and 240 < tau <= 250
@@ -317,17 +313,7 @@ def test_tiny_temperature_certificate_verifies_in_a_fresh_checker(tmp_path):
 
 
 def test_find_tau0_steps_up_from_a_given_tau(monkeypatch):
-    import proofs_check
-    from exactseq import softsearch
-
-    def fake(cert, limits=None):
-        if Fraction(cert["softmax"]["tau"]) <= 250:
-            return {"order": cert["softmax"]["order"]}
-        raise proofs_check.Unknown("block 3 (saturate): an enclosure straddles 2 ReLU kinks")
-
-    monkeypatch.setattr(proofs_check, "check", fake)
-    ds = load(ROOT / "examples" / "figure5.json")
-    cons = build(ds, attention="softmax")
+    softsearch, ds, cons, _ = _stand_in(monkeypatch, 250)
     (verdict, _, _), tau, tried = softsearch.search(ds, cons, Fraction(1, 100), True, 64, lambda s: None, None)
     assert [t["tau"] for t in tried][:6] == ["1/100", "1/10", "1", "10", "100", "1000"]
     assert verdict == "certified" and 240 < tau <= 250 and len(tried) == 16
