@@ -569,32 +569,18 @@ def check(cert, progress=None, trace=None, limits=DEFAULT):
     compare_outputs(pairs, seqs, tuple, lambda t: t.c, lambda t: t.c)
     return {"attention": "softmax", "blocks": len(blocks), "block_bound": bound, "width": width,
             "width_bound": None, "claims_checked": claims_ok, "N": N, "d": d, "sum_m": sum_m,
-            "tau": _text(tau), "order": order, "per_block": per_block}
+            "tau": sm["tau"], "order": order, "per_block": per_block}
 
 
-def _text(q, rounding=None):
+def _text(q, rounding):
     """q as text: exact ("p" or "p/q") while both parts have under 10000 bits
-    (Python's integer-to-text limit is 4300 digits); beyond, with ``rounding``
-    "up" or "down" (q > 0), a 12-digit decimal bound "Me-K" in that direction,
-    and without it the exact digits, converted piecewise."""
+    (Python's integer-to-text limit is 4300 digits); beyond, a 12-digit decimal
+    bound "Me-K" of q > 0, rounded "up" or "down"."""
     p, d = q.numerator, q.denominator
     if max(abs(p).bit_length(), d.bit_length()) < 10000:
         return str(p) if d == 1 else f"{p}/{d}"
-    if rounding is None:
-        return _digits(p) if d == 1 else f"{_digits(p)}/{_digits(d)}"
     e = (p.bit_length() - d.bit_length()) * 30103 // 100000 - 12   # about log10(q) - 12
     m = p * 10 ** -e if e < 0 else p
     n = d if e < 0 else d * 10 ** e                                 # q 10^-e = m / n, >= 10^10
     k = m // n if rounding == "down" else -(-m // n)
     return f"{k}e{e}"
-
-
-def _digits(n):
-    """The decimal digits of an integer of any size (halves converted apart)."""
-    if n < 0:
-        return "-" + _digits(-n)
-    if n.bit_length() < 10000:
-        return str(n)
-    h = n.bit_length() * 3 // 20                    # about half the digits
-    hi, lo = divmod(n, 10 ** h)
-    return _digits(hi) + _digits(lo).rjust(h, "0")
