@@ -353,15 +353,11 @@ def cmd_check(args):
             json.loads(certificate.dumps(cert)), limits=limits, jobs=args.jobs,
             progress=lambda k, n: progress(f"checking block {k}/{n}"))
         verdict = "certified"
-    except proofs_check.Unknown as exc:
-        reason, verdict = str(exc), "unknown"
-    except proofs_check.Malformed as exc:   # e.g. a --max-* limit below what this dataset needs
-        progress.done()
-        return _bad(f"{args.file}: the certificate is beyond a limit: {exc}")
-    except proofs_check.Rejected as exc:
-        reason = str(exc)
     except Exception as exc:  # never certify after an unexpected error
-        reason = f"internal error: {type(exc).__name__}: {exc}"
+        if isinstance(exc, proofs_check.Malformed):   # e.g. a --max-* limit below its needs
+            progress.done()
+            return _bad(f"{args.file}: the certificate is beyond a limit: {exc}")
+        verdict, reason = _outcome(exc)
     finally:
         progress.done()
         gc.unfreeze()
@@ -465,6 +461,17 @@ def _check_softmax(ds, args, progress, limits):
                    _softmax_report)
 
 
+def _outcome(exc):
+    """(verdict, reason) of a construct-and-check step that raised exc (not
+    Malformed): unknown for proofs_check.Unknown, else failed."""
+    import proofs_check
+    if isinstance(exc, proofs_check.Unknown):
+        return "unknown", str(exc)
+    if isinstance(exc, proofs_check.Rejected):
+        return "failed", str(exc)
+    return "failed", f"internal error: {type(exc).__name__}: {exc}"
+
+
 def _check_causal(ds, args, progress, limits):
     """Construct on the masked semantics (construction/causal.py) and certify with
     proofs_check's causal path (exact masked evaluation of every position)."""
@@ -481,15 +488,11 @@ def _check_causal(ds, args, progress, limits):
         summary = proofs_check.check(json.loads(certificate.dumps(cert)), limits=limits,
                                      progress=lambda k, n: progress(f"checking block {k}/{n}"))
         verdict = "certified"
-    except proofs_check.Unknown as exc:
-        reason, verdict = str(exc), "unknown"
-    except proofs_check.Malformed as exc:
-        progress.done()
-        return _bad(f"{args.file}: the certificate is beyond a limit: {exc}")
-    except proofs_check.Rejected as exc:
-        reason = str(exc)
     except Exception as exc:  # never certify after an unexpected error
-        reason = f"internal error: {type(exc).__name__}: {exc}"
+        if isinstance(exc, proofs_check.Malformed):
+            progress.done()
+            return _bad(f"{args.file}: the certificate is beyond a limit: {exc}")
+        verdict, reason = _outcome(exc)
     finally:
         progress.done()
     t2 = time.perf_counter()
