@@ -313,3 +313,13 @@ def test_check_audit_in_every_output_mode(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["check", ex, "--audit", "float16"])
     assert e.value.code == 2
+
+
+@pytest.mark.parametrize("example, blocks", [("figure5.json", 10), ("causal.json", 12)])
+def test_certificate_beyond_a_limit_is_a_usage_error(capsys, example, blocks):
+    """A --max-* limit below what the dataset's certificate needs: exit 2, one line."""
+    path = str(ROOT / "examples" / example)
+    assert main(["check", path, "--max-blocks", "2"]) == 2
+    assert capsys.readouterr().err == (f"exactseq: error: {path}: the certificate is beyond a limit: "
+                                       f"blocks: {blocks} blocks exceeds the limit of 2 (raise it with "
+                                       "--max-blocks)\n")
