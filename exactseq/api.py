@@ -339,7 +339,7 @@ def _alg_text(x):
 
 # ------------------------------------------------------------------ build and check
 def build(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec=64, limits=None,
-          progress=None):
+          progress=None, robust=None, paper=False, max_width=None):
     """Construct the transformer of Theorem 1.4 (hardmax) or 1.6 (softmax) for a
     dataset (anything :func:`load` takes) and return its :class:`Model`.
 
@@ -349,6 +349,11 @@ def build(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec=6
     temperature means running the checker; the model then carries its
     ``summary``.  If no temperature certifies, the model of the last one tried
     is returned and ``model.search["verdict"]`` says why.
+
+    Hardmax: the float-safe construction for ``robust`` ("float64", the
+    default, or "float32"; :mod:`exactseq.floatsafe`), or the paper's literal
+    parameters with ``paper=True`` or packed layers with ``max_width``;
+    ``model.construction`` says which (and why, on a fall-back).
     Raises ``exactseq.construction.ConstructionError`` if the construction fails.
     """
     from . import certificate
@@ -358,10 +363,20 @@ def build(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec=6
     if getattr(ds, "causal", False) or attention == "causal":
         return _build_causal(ds, attention, progress)
     if attention == "hardmax":
+        from . import floatsafe
+        if robust is not None and robust not in floatsafe.FORMATS:
+            raise ValueError(f"robust must be 'float64' or 'float32', not {robust!r}")
+        if robust and (paper or max_width is not None):
+            raise ValueError("robust builds the float-safe construction at width 4: not with paper or max_width")
         t0 = time.perf_counter()
-        cons = construct(ds, progress=progress)
-        cert = json.loads(certificate.dumps(certificate.build(ds, cons)))
+        cons, how = floatsafe.construct(ds, robust=robust, paper=paper, max_width=max_width,
+                                        progress=progress)
+        cert = certificate.build(ds, cons)
+        if max_width is not None:
+            cert["max_width"] = max_width
+        cert = json.loads(certificate.dumps(cert))
         model = Model(cert, _net=cons.model)
+        model.construction = how
         model.construct_time = time.perf_counter() - t0
         model.search = None
         model.source = ds.source
@@ -456,8 +471,12 @@ def check(certificate, limits=None, source=None):
         raise CertificateError(f"malformed certificate: {result['reason']}")
     summary = result if verdict == "verified" else None
     t = round(time.perf_counter() - t0, 4)
-    return _report(cert, summary, VERDICT[verdict], result.get("reason"), source,
-                   {"construct": 0.0, "check": t, "total": t})
+    rep = _report(cert, summary, VERDICT[verdict], result.get("reason"), source,
+                  {"construct": 0.0, "check": t, "total": t})
+    if isinstance(cert.get("float_claim"), dict):
+        from .floatsafe import stated
+        rep["float_claim"] = stated(cert["float_claim"], summary and summary.get("float_claim"))
+    return rep
 
 
 def _report(cert, summary, verdict, reason, source, times, search=None):
@@ -625,8 +644,16 @@ class Result:
 
 
 def certify(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec=64, limits=None,
-            progress=None):
+            progress=None, robust=None, paper=False, max_width=None, tolerance=None):
     """Construct and check: what ``exactseq check`` does, as a :class:`Result`.
+
+    Hardmax: ``robust``, ``paper`` and ``max_width`` as in :func:`build`; the
+    float claim (binary64, or ``robust``'s format; relative tolerance
+    ``tolerance``, default the smallest 2^-k proven) is checked beside the
+    exact statements and reported in ``report["float_claim"]``; the
+    certificate holds it only when proven.  With ``robust`` the claim is
+    required: verdict "unknown" when it is not proven (``certificate`` then
+    holds the exact statements only).
 
     Never raises on a dataset that loads: a construction or checker failure is
     the verdict "failed" with the reason in ``report["reason"]``.
@@ -637,8 +664,15 @@ def certify(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec
         raise DatasetError(f"{ds.source}: softmax certification needs rational coordinates")
     t0 = time.perf_counter()
     try:
+        hard = {} if attention != "hardmax" else {"robust": robust, "paper": paper, "max_width": max_width}
+        if tolerance is not None:
+            tolerance = Fraction(tolerance) if not isinstance(tolerance, str) else _rational(tolerance, "tolerance")
+            if tolerance <= 0 or attention != "hardmax":
+                raise ValueError("tolerance must be positive, for hardmax attention")
         model = build(ds, attention, tau=tau, find_tau0=find_tau0, max_prec=max_prec, limits=limits,
-                      progress=progress)
+                      progress=progress, **hard)
+    except ValueError:
+        raise
     except Exception as exc:    # never certify after an unexpected error
         rep = {"verdict": "failed", "attention": attention, "reason":
                f"internal error: {type(exc).__name__}: {exc}", "blocks": None}
@@ -652,19 +686,31 @@ def certify(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec
     else:
         import proofs_check
         from proofs_check import report as pcr
-        verdict, result = pcr.run(model.certificate, limits or proofs_check.DEFAULT)
+        from . import floatsafe
+        hard = attention == "hardmax" and not getattr(model, "causal", None)
+        fmt = robust or "float64"
+        if hard:
+            model.certificate["float_claim"] = floatsafe.trial_claim(ds, fmt, tolerance)
+        verdict, result = pcr.run(json.loads(json.dumps(model.certificate)), limits or proofs_check.DEFAULT,
+                                  claim_required=False)
         if verdict == "malformed":     # e.g. a limit below what this dataset needs
             raise CertificateError(f"{ds.source}: the certificate is beyond a limit: {result['reason']}")
         model.summary = result if verdict == "verified" else None
-        verdict = VERDICT[verdict]
+        fc = floatsafe.settle(model.certificate, model.summary, fmt, tolerance) if hard else None
+        verdict, reason = VERDICT[verdict], result.get("reason")
+        if hard and verdict == "certified" and robust and not fc["proven"]:
+            verdict, reason = "unknown", f"the {fc['format']} float claim is not proven: {fc['reason']}"
         t2 = time.perf_counter()
-        rep = _report(model.certificate, model.summary, verdict, result.get("reason"), ds.source,
+        rep = _report(model.certificate, model.summary, verdict, reason, ds.source,
                       {"construct": round(t1 - t0, 4), "check": round(t2 - t1, 4),
                        "total": round(t2 - t0, 4)})
+        if hard:
+            rep["construction"] = model.construction
+            rep["float_claim"] = fc
         if getattr(model, "causal", None):      # the constructor's record (causal)
             rep["classes"] = model.causal["classes"]
     cert = None
-    if verdict == "certified":
+    if verdict == "certified" or (model.summary is not None and attention == "hardmax"):
         cert = model.certificate
         cert["verdict"] = "certified"
         cert["bounds"] = {"blocks": rep["block_bound"]} if attention == "softmax" else \

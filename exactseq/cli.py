@@ -156,13 +156,19 @@ def main(argv=None):
                     "up to floor(W/3) hat moves of the leaders and interpolation phases (W - 1 with "
                     "the shift): fewer blocks, wider layers; the certificate declares max_width W "
                     "(default: one hat move per block, width 4)")
-    pc.add_argument("--robust", choices=("float64", "float32"), default=None,
-                    help="hardmax only: choose every free parameter for floating point and add a "
-                    "float claim the checker proves: the float64 (binary64) or float32 (binary32) "
-                    "pass of the exported weights takes every decision of the exact model and ends "
-                    "within a tolerance of every target (float64: 1e-9 max(1, |target|); float32: "
-                    "the smallest 2^-k max(1, |target|) the checker proves); the report compares "
-                    "blocks and parameter sizes with the plain construction")
+    pc.add_argument("--robust", choices=("float64", "float32"), default=None, metavar="FORMAT",
+                    help="hardmax only: require the float claim in FORMAT (float64 = binary64 or "
+                    "float32 = binary32): the exit status is 3 (unknown) when it is not proven, "
+                    "and the certificate written holds the exact statements only. Without it, "
+                    "check builds the float-safe construction and states the binary64 claim "
+                    "(proven or not) beside an exact verdict")
+    pc.add_argument("--paper", action="store_true",
+                    help="hardmax only: the paper's literal parameter choices instead of the "
+                    "float-safe ones (the float claim is still stated, and rarely proven)")
+    pc.add_argument("--tolerance", metavar="T",
+                    help="hardmax only: the float claim's tolerance, relative: every float output "
+                    "within T max(1, |y|) of its target y (a positive rational, e.g. 1e-9 or "
+                    "1/1024; default: the smallest 2^-k the checker proves)")
     lim.add_arguments(pc)
 
     pv = sub.add_parser("verify", help="re-check a certificate with proofs_check only",
@@ -262,11 +268,20 @@ def _options(args):
         if args.max_width < 4:
             return limits, (f"--max-width must be an integer >= 4 (a hat move and the shift take "
                             f"4 units), not {args.max_width}")
-    if args.command == "check" and getattr(args, "robust", None):
-        if args.attention in ("softmax", "causal"):
-            return limits, "--robust applies to hardmax only"
-        if args.max_width is not None:
+    if args.command == "check":
+        for flag, given in (("--robust", args.robust), ("--paper", args.paper),
+                            ("--tolerance", args.tolerance is not None)):
+            if given and args.attention in ("softmax", "causal"):
+                return limits, f"{flag} applies to hardmax only"
+        if args.robust and args.max_width is not None:
             return limits, "--robust builds one move per layer: it cannot be combined with --max-width"
+        if args.robust and args.paper:
+            return limits, "--robust builds the float-safe construction: it cannot be combined with --paper"
+        if args.tolerance is not None:
+            from .floatsafe import parse_tolerance
+            args.tolerance_q, err = parse_tolerance(args.tolerance)
+            if err:
+                return limits, err
     if args.command == "check" and args.attention != "softmax":
         for flag, given in (("--tau", args.tau), ("--find-tau0", args.find_tau0),
                             ("--max-prec", args.max_prec is not None)):
@@ -329,30 +344,30 @@ def cmd_check(args):
         return _check_causal(ds, args, progress, limits)
     if args.attention == "softmax":
         return _check_softmax(ds, args, progress, limits)
+    from . import floatsafe
+    fmt, tol = args.robust or "float64", getattr(args, "tolerance_q", None)
     t0 = t1 = time.perf_counter()
-    summary, reason, cert, verdict, model = None, None, None, "failed", {}
+    summary, reason, cert, verdict, model, fc, how = None, None, None, "failed", {}, None, None
     try:
-        cons = build(ds, progress=lambda ph: progress(f"constructing: {ph}"), max_width=args.max_width,
-                     robust=args.robust)
+        cons, how = floatsafe.construct(ds, robust=args.robust, paper=args.paper, max_width=args.max_width,
+                                        progress=lambda ph: progress(f"constructing: {ph}"))
         t1 = time.perf_counter()
         cert = certificate.build(ds, cons)
-        if args.robust:       # the float claim proofs_check proves (construction/robust.py)
-            from .construction import robust
-            cert["float_claim"] = robust.float_claim(ds, args.robust, json.loads(certificate.dumps(cert)),
-                                                     limits)
+        cert["float_claim"] = floatsafe.trial_claim(ds, fmt, tol)
         if args.max_width is not None:
             cert["max_width"] = args.max_width      # the width bound the checker applies
         model = {"phases": dict(cons.phase_blocks), "width": cons.model.width,
                  "margins": _margins(cons), "unpacked": cons.unpacked_blocks,
                  "saved": cons.saved_by_sharing}
-        if args.robust:
-            model["robust"] = (cons, build(ds))     # the plain construction, for the cost
         del cons        # the certificate says it all from here: free the model's memory
         gc.freeze()     # the certificate lives on: the collector need not rescan it
         summary = proofs_check.check(
             json.loads(certificate.dumps(cert)), limits=limits, jobs=args.jobs,
-            progress=lambda k, n: progress(f"checking block {k}/{n}"))
+            progress=lambda k, n: progress(f"checking block {k}/{n}"), claim_required=False)
+        fc = floatsafe.settle(cert, summary, fmt, tol)
         verdict = "certified"
+        if args.robust and not fc["proven"]:     # the claim was required
+            verdict, reason = "unknown", f"the {fc['format']} float claim is not proven: {fc['reason']}"
     except Exception as exc:  # never certify after an unexpected error
         if isinstance(exc, proofs_check.Malformed):   # e.g. a --max-* limit below its needs
             progress.done()
@@ -385,9 +400,9 @@ def cmd_check(args):
     }
     if args.max_width is not None:   # packed: the declared width and the count at one move per block
         report.update(max_width=args.max_width, unpacked_blocks=model.get("unpacked"))
-    if args.robust and "robust" in model:    # the cost against the plain construction, the float claim
-        from .construction import robust
-        report["robust"] = robust.report(*model["robust"], summary, cert)
+    if how is not None:     # which construction, and the float claim: proven or why not
+        report["construction"] = how
+    report["float_claim"] = fc
     if ds.classes is not None:    # classification: classes, the O(N) bound, blocks saved
         from . import classification
         report["classification"] = classification.report(ds, model.get("saved"), verdict,
@@ -552,7 +567,8 @@ def _causal_report(r):
     else:
         lines.append(f"verdict      {r['verdict'].upper()}: {r['reason']}")
     if r.get("certificate"):
-        lines.append(f"certificate  {r['certificate']}")
+        lines.append(f"certificate  {r['certificate']}"
+                     + (f" ({r['certificate_note']})" if r.get("certificate_note") else ""))
     t = r["time_s"]
     lines.append(f"time         {t['total']:.3f} s (construction {t['construct']:.3f} s, "
                  f"certificate and check {t['check']:.3f} s)")
@@ -571,6 +587,10 @@ def _finish(args, report, cert, bounds, render):
         except OSError as exc:
             return _bad(f"{args.certificate}: cannot write certificate: {exc.strerror}")
         report["certificate"] = args.certificate
+        fc = report.get("float_claim")
+        if fc and not fc["proven"]:
+            report["certificate_note"] = (f"exact statements only: the {fc['format']} float claim "
+                                          "is not proven and not in it")
     extra = ""
     if cert is not None and getattr(args, "audit", None) and not args.quiet:
         from .audit import AuditError, audit_summary
@@ -684,10 +704,19 @@ def _text_report(r):
     if r.get("classification"):
         from .classification import text_lines
         lines += text_lines(r, r["blocks"])
-    if r.get("robust"):
-        from .construction.robust import text_lines as robust_lines
-        lines += robust_lines(r["robust"])
+    if r.get("construction"):
+        lines.append(_construction_line(r["construction"]))
+    if r.get("float_claim"):
+        from .floatsafe import line
+        lines.append(line(r["float_claim"]))
     return _report_tail(r, lines)
+
+
+def _construction_line(c):
+    if c["construction"] == "float-safe":
+        scale = f", inputs scaled by {c['scale']}" if c.get("scale") not in (None, "1") else ""
+        return f"construction float-safe for {c['format']} (free parameters chosen for floats{scale})"
+    return f"construction the paper's parameters ({c['note']})"
 
 
 def _report_tail(r, lines, scope=""):
@@ -701,7 +730,8 @@ def _report_tail(r, lines, scope=""):
     else:
         lines.append(f"verdict      {r['verdict'].upper()}: {r['reason']}")
     if r.get("certificate"):
-        lines.append(f"certificate  {r['certificate']}")
+        lines.append(f"certificate  {r['certificate']}"
+                     + (f" ({r['certificate_note']})" if r.get("certificate_note") else ""))
     t = r["time_s"]
     split = (f" (construction {t['construct']:.3f} s, certificate and check {t['check']:.3f} s)"
              if "check" in t else "")

@@ -581,9 +581,15 @@ def start(cert, limits):
     return nums, d, pairs, blocks
 
 
-def check(cert, progress=None, limits=DEFAULT, jobs=1, run_shards=None):
+def check(cert, progress=None, limits=DEFAULT, jobs=1, run_shards=None, claim_required=True):
     """Check a certificate.  Returns a summary dict (JSON-ready); raises Rejected,
     Malformed or Unknown.
+
+    With ``claim_required=False`` a float claim that is not proven does not
+    decide the verdict: the exact statements are checked as always, and the
+    summary's "float_claim" is None with "float_claim_unproven" =
+    {"verdict": "unknown" | "rejected" | "malformed", "reason": ...} beside it
+    (a constructor uses this to keep the exact certificate and drop the claim).
 
     With ``jobs`` > 1 a hardmax certificate over the rationals is checked in
     that many processes, each on a contiguous range of sequences, and the
@@ -638,7 +644,15 @@ def check(cert, progress=None, limits=DEFAULT, jobs=1, run_shards=None):
                "N": N, "d": d, "sum_m": sum_m}
     if "float_claim" in cert:     # after the exact outputs are proven: floatclaim.py
         from .floatclaim import check_claim
-        summary["float_claim"] = check_claim(cert, d, pairs, len(blocks), read)
+        try:
+            summary["float_claim"] = check_claim(cert, d, pairs, len(blocks), read)
+        except (Rejected, Malformed, Unknown) as exc:
+            if claim_required:
+                raise
+            summary["float_claim"] = None
+            summary["float_claim_unproven"] = {
+                "verdict": {Rejected: "rejected", Malformed: "malformed"}.get(type(exc), "unknown"),
+                "reason": str(exc)}
     return summary
 
 

@@ -54,12 +54,14 @@ def envelope(cert):
         raise Malformed("'dataset_sha256' does not match the embedded dataset")
 
 
-def run(cert, limits=DEFAULT, progress=None, jobs=1, run_shards=None):
-    """Check a certificate object: (verdict, result object for --json).  ``jobs``
-    and ``run_shards`` as in checker.check (the verdict does not depend on them)."""
+def run(cert, limits=DEFAULT, progress=None, jobs=1, run_shards=None, claim_required=True):
+    """Check a certificate object: (verdict, result object for --json).  ``jobs``,
+    ``run_shards`` and ``claim_required`` as in checker.check (the verdict does not
+    depend on the first two)."""
     try:
         envelope(cert)
-        summary = check(cert, progress=progress, limits=limits, jobs=jobs, run_shards=run_shards)
+        summary = check(cert, progress=progress, limits=limits, jobs=jobs, run_shards=run_shards,
+                        claim_required=claim_required)
     except Malformed as exc:
         return "malformed", {"verdict": "malformed", "reason": str(exc)}
     except Rejected as exc:

@@ -38,7 +38,7 @@ def _json(capsys, *argv):
 
 def test_chosen_classes_and_exact_blocks(tmp_path, capsys):
     path = _file(tmp_path, HAND)
-    status, r = _json(capsys, path)
+    status, r = _json(capsys, path, "--paper")
     assert status == 0 and r["verdict"] == "certified"
     assert r["blocks"] == 7 and r["phases"] == {"separation": 0, "leaders": 4, "collapse": 1,
                                                  "interpolation": 2}
@@ -54,7 +54,7 @@ def test_chosen_classes_and_exact_blocks(tmp_path, capsys):
 
 
 def test_user_classes_text_json_quiet(tmp_path, capsys):
-    assert main(["check", EXAMPLE]) == 0
+    assert main(["check", EXAMPLE, "--paper"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("exactseq ") and "exact hardmax classification" in out.splitlines()[0]
     assert "blocks       10 (bound 2 sum m + 2N + 1 = 21): separation 2, leaders 5, collapse 1, " \
@@ -75,7 +75,7 @@ def test_user_classes_text_json_quiet(tmp_path, capsys):
 
 def test_certificate_carries_labels_and_verifies(tmp_path, capsys):
     out = tmp_path / "c.json"
-    assert main(["check", EXAMPLE, "--quiet", "--certificate", str(out)]) == 0
+    assert main(["check", EXAMPLE, "--quiet", "--paper", "--certificate", str(out)]) == 0
     cert = json.loads(out.read_text())
     seqs = cert["dataset"]["sequences"]
     assert [s["label"] for s in seqs] == ["circle", "square", "circle", "square", "circle"]

@@ -164,12 +164,12 @@ def test_field_norms_against_high_precision(tmp_path):
 # ------------------------------------------------------------------ check reports them
 def test_check_reports_norms_and_certificate_carries_them(tmp_path, capsys):
     path = str(ROOT / "examples/figure5.json")
-    assert main(["check", path]) == 0
+    assert main(["check", path, "--paper"]) == 0
     text = capsys.readouterr().out
     assert "norms        ||theta||_2^2 = 2023232/75, ||theta||_1 = 18131/15, ||theta||_inf = 49 " \
            "(all 230 entries" in text
     out = tmp_path / "c.json"
-    assert main(["check", path, "--json", "--certificate", str(out)]) == 0
+    assert main(["check", path, "--json", "--paper", "--certificate", str(out)]) == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["parameter_norms"]["l2_squared"] == "2023232/75"
     cert = json.loads(out.read_text())
