@@ -33,7 +33,36 @@ NEEDS = {"npz": (("numpy",), "npz export needs numpy: pip install 'exactseq[expo
 
 
 class ExportError(ValueError):
-    """A one-line reason the export cannot be done."""
+    """A one-line reason the export cannot be done (``status``: the exit status)."""
+
+    def __init__(self, msg, status=EXIT_BAD):
+        super().__init__(msg)
+        self.status = status
+
+
+def verified_claim(path, limits, dtype):
+    """Verify the certificate at path (ExportError if it is not verified); return
+    (the report's "float_claim" entry or None, a warning or None) for ``dtype``."""
+    from proofs_check import report as pcr
+    from proofs_check.numbers import Malformed
+    from .floatsafe import DTYPES, stated
+    try:
+        cert = pcr.load(path, limits)
+    except Malformed as exc:
+        raise ExportError(f"{path}: malformed certificate: {exc}") from None
+    verdict, result = pcr.run(cert, limits)
+    if verdict != "verified":
+        raise ExportError(f"{path}: not exported: the certificate is {verdict}: {result['reason']} "
+                          "(--no-verify writes it anyway)", pcr.STATUS[verdict])
+    claim = cert.get("float_claim")
+    if not claim:
+        return None, (f"no proven float claim covers {dtype}: a {dtype} pass of these weights is not "
+                      "known to interpolate (exactseq audit measures it)")
+    entry = stated(claim, result["float_claim"])
+    if DTYPES.get(claim["format"]) != dtype:
+        return entry, (f"the certificate's float claim is about {DTYPES.get(claim['format'])}, not "
+                       f"{dtype}: a {dtype} pass of these weights is not known to interpolate")
+    return entry, None
 
 
 # ------------------------------------------------------------------ CLI
@@ -45,7 +74,11 @@ def add_parser(sub):
         "blocks.{k}.ff.eta, .ff.U, .ff.b, .ff.W, .sa.rho, .sa.A, .sa.V (k = 0, 1, ...; matrices "
         "dense), each float the correctly rounded value of its exact number, with metadata "
         "(attention, tau, the certificate's SHA-256, the format version).",
-        epilog="Exit status: 0 written, 2 bad input, a missing optional library, or bad usage.")
+        epilog="The certificate is verified first (proofs_check), unless --no-verify; the "
+        "report says whether a proven float claim covers DTYPE, and warns when none does. "
+        "Exit status: 0 written, 1 the certificate is rejected, 2 bad input, a malformed "
+        "certificate, a missing optional library, or bad usage, 3 the check is undecided "
+        "(nothing written unless 0).")
     p.add_argument("cert", metavar="CERT", help="certificate JSON file")
     p.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write (atomically)")
     p.add_argument("--format", choices=FORMATS, default=None,
@@ -54,6 +87,9 @@ def add_parser(sub):
                    "(.npz, .safetensors, .pt, .pth)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="float format of the weights (default float64)")
+    p.add_argument("--no-verify", action="store_true",
+                   help="write without checking the certificate first (nothing is then said about "
+                   "its float claim)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
     lim.add_arguments(p)
@@ -65,7 +101,10 @@ def run(args):
     try:
         report = export(args)
     except ExportError as exc:
-        return _bad(str(exc))
+        print(f"exactseq: error: {exc}", file=sys.stderr)
+        return exc.status
+    if report.get("warning") and not args.quiet and not args.json:
+        print(f"exactseq: warning: {report['warning']}", file=sys.stderr)
     if args.json:
         _print(json.dumps(report, indent=1))
     elif not args.quiet:
@@ -87,6 +126,14 @@ def _line(r):
         text += f"; {r['overflow']} weights beyond the {r['dtype']} range written as +-inf"
     if r["underflow"]:
         text += f"; {r['underflow']} non-zero weights round to 0 in {r['dtype']}"
+    fc = r.get("float_claim")
+    if fc and fc["proven"] and not r.get("warning"):
+        from fractions import Fraction
+        text += (f"; certificate verified, float claim proven: a {r['dtype']} pass ends within "
+                 f"{float(Fraction(fc['tolerance'])):.3g}" + (" max(1, |y|)" if fc["relative"] else "")
+                 + " of every target")
+    elif r.get("verified"):
+        text += "; certificate verified"
     return text
 
 
@@ -130,6 +177,8 @@ def export(args):
                           "give --format npz, safetensors or torch")
     require(fmt)
     real = out_path(args.output, args.cert)
+    claim, warning = (None, None) if getattr(args, "no_verify", False) else \
+        verified_claim(args.cert, limits, args.dtype)
     try:
         model = wt.load(args.cert, limits)
     except wt.InputError as exc:
@@ -149,7 +198,8 @@ def export(args):
             "tensors": len(arrays), "numbers": int(sum(a.size for a in arrays.values())),
             "overflow": rounder.overflow, "underflow": rounder.underflow,
             "attention": model.attention, "tau": md["tau"], "tau_exact": md["tau_exact"],
-            "certificate": args.cert, "certificate_sha256": model.sha256}
+            "certificate": args.cert, "certificate_sha256": model.sha256,
+            "verified": not getattr(args, "no_verify", False), "float_claim": claim, "warning": warning}
 
 
 # ------------------------------------------------------------------ the contents

@@ -238,7 +238,13 @@ def test_export_counts_overflow(tmp_path, capsys):
     cert["blocks"][1]["ff"]["W"][0][0] = "10" + "0" * 40
     p = tmp_path / "c.json"
     p.write_text(json.dumps(cert))
-    assert main(["export", str(p), "-o", str(tmp_path / "w.npz"), "--dtype", "float32"]) == 0
+    assert main(["export", str(p), "-o", str(tmp_path / "w.npz"), "--dtype", "float32"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == (f"exactseq: error: {p}: not exported: the certificate is rejected: "
+                                 "block 2 (leaders): hat: the layer does not send the point to its target (--no-verify "
+                                 "writes it anyway)\n")
+    assert not (tmp_path / "w.npz").exists()
+    assert main(["export", str(p), "-o", str(tmp_path / "w.npz"), "--dtype", "float32", "--no-verify"]) == 0
     assert "1 weights beyond the float32 range written as +-inf" in capsys.readouterr().out
     with np.load(tmp_path / "w.npz") as z:
         assert z["blocks.1.ff.W"][0, 0] == np.inf
@@ -364,3 +370,49 @@ def test_torch_module_trains(certs):
     assert m.blocks[0].sa.A.grad is not None and torch.isfinite(m.blocks[0].ff.U.grad).all()
     with pytest.raises(ValueError):
         m(torch.zeros((2, 3)))
+
+
+# ------------------------------------------------------------------ verified first, the float claim said
+def test_export_says_which_dtype_a_proven_claim_covers(tmp_path, capsys):
+    cert = tmp_path / "c.json"
+    assert main(["check", str(ROOT / "examples/figure5.json"), "--quiet", "--certificate", str(cert)]) == 0
+    claim = json.loads(cert.read_text())["float_claim"]
+    assert claim["format"] == "binary64" and claim["relative"] is True
+    out = tmp_path / "w.npz"
+    assert main(["export", str(cert), "-o", str(out)]) == 0
+    text, err = capsys.readouterr()
+    assert err == "" and text.rstrip().endswith(
+        "certificate verified, float claim proven: a float64 pass ends within "
+        f"{float(F(claim['tolerance'])):.3g} max(1, |y|) of every target")
+    assert main(["export", str(cert), "-o", str(out), "--dtype", "float32", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["verified"] is True and r["float_claim"]["proven"] is True
+    assert r["warning"] == ("the certificate's float claim is about float64, not float32: a float32 "
+                            "pass of these weights is not known to interpolate")
+    assert main(["export", str(cert), "-o", str(out), "--dtype", "float32"]) == 0
+    assert capsys.readouterr().err == f"exactseq: warning: {r['warning']}\n"
+    assert main(["export", str(cert), "-o", str(out), "--dtype", "float32", "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_export_without_a_claim_warns(tmp_path, capsys):
+    cert = tmp_path / "c.json"
+    c = json.loads((ROOT / "tests/data/figure5.cert.json").read_text())
+    c.pop("float_claim", None)
+    cert.write_text(json.dumps(c))
+    assert main(["export", str(cert), "-o", str(tmp_path / "w.npz")]) == 0
+    assert capsys.readouterr().err == ("exactseq: warning: no proven float claim covers float64: a "
+                                       "float64 pass of these weights is not known to interpolate "
+                                       "(exactseq audit measures it)\n")
+
+
+def test_export_of_an_unknown_claim_is_exit_3(tmp_path, capsys):
+    cert = tmp_path / "c.json"
+    c = json.loads((ROOT / "tests/data/figure5.cert.json").read_text())
+    c["float_claim"] = {"format": "binary64", "tolerance": "1/10000000000000000000000000000000"}
+    cert.write_text(json.dumps(c))
+    assert main(["export", str(cert), "-o", str(tmp_path / "w.npz"), "--json"]) == 3
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"exactseq: error: {cert}: not exported: the certificate is "
+                                        "unknown: float claim: the proven error bound")
+    assert not (tmp_path / "w.npz").exists()
