@@ -168,7 +168,14 @@ class ExactTransformer(nn.Module):
             raise ValueError("no blocks.0.ff.U in the state dict")
         d = sd["blocks.0.sa.A"].shape[0]
         widths = [sd[f"blocks.{k}.ff.U"].shape[0] for k in range(L)]
-        dtype = dtype or sd["blocks.0.sa.A"].dtype
+        stored = sd["blocks.0.sa.A"].dtype
+        dtype = dtype or stored
+        if torch.finfo(dtype).bits < torch.finfo(stored).bits:
+            # each weight would be rounded twice (exact -> stored -> dtype): outside the
+            # float claim's model, and not always the correctly rounded value
+            raise ValueError(f"weights stored in {stored} converted to {dtype} are rounded twice; "
+                             f"export with --dtype {str(dtype).replace('torch.', '')} or use "
+                             f"ExactTransformer.from_certificate(CERT, dtype={dtype})")
         attention = md.get("attention", "hardmax")
         tau = md.get("tau")
         model = cls(d, widths, attention, tau, dtype, md.get("phases"))

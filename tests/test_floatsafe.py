@@ -154,3 +154,25 @@ def test_tightest_power_of_two():
     assert floatsafe.tightest(Fraction(3, 1000)) == Fraction(1, 256)
     assert floatsafe.tightest(Fraction(1, 256)) == Fraction(1, 256)
     assert floatsafe.tightest(Fraction(5, 2)) == 4
+
+
+def test_loading_a_float64_export_as_float32_is_refused(tmp_path, capsys):
+    """Rounding exact -> float64 -> float32 is not the correctly rounded float32 value
+    (double rounding), so the loader refuses it and names the two correct ways."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("numpy")
+    from exactseq.torch import ExactTransformer
+    cert = tmp_path / "c.json"
+    assert main(["check", FIG5, "--quiet", "--certificate", str(cert)]) == 0
+    for dtype in ("float64", "float32"):
+        assert main(["export", str(cert), "-o", str(tmp_path / f"w{dtype}.pt"), "--dtype", dtype,
+                     "--quiet"]) == 0
+    with pytest.raises(ValueError) as e:
+        ExactTransformer.load(str(tmp_path / "wfloat64.pt"), dtype=torch.float32)
+    assert str(e.value) == ("weights stored in torch.float64 converted to torch.float32 are rounded twice; "
+                            "export with --dtype float32 or use ExactTransformer.from_certificate(CERT, "
+                            "dtype=torch.float32)")
+    a = ExactTransformer.load(str(tmp_path / "wfloat32.pt"))
+    b = ExactTransformer.from_certificate(str(cert), dtype=torch.float32)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert ExactTransformer.load(str(tmp_path / "wfloat64.pt")).metadata["dtype"] == "float64"
