@@ -137,9 +137,26 @@ def _locate_long_number(raw, path, limits):
             raise
 
 
+def _nearest(key, known):
+    """" (did you mean 'output'?)" for a key close to a known one, else ""."""
+    import difflib
+    if not isinstance(key, str) or len(key) > 100:
+        return ""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _unknown_keys(obj, known, source, where=""):
-    return [f"{source}: {where}unknown {'key' if where else 'top-level key'} {quote(k)} ignored "
-            f"(known keys: {', '.join(known)})" for k in obj if k not in known]
+    return [f"{source}: {where}unknown {'key' if where else 'top-level key'} {quote(k)} ignored"
+            + (_nearest(k, known) or f" (known keys: {', '.join(known)})") for k in obj if k not in known]
+
+
+def _missing(item, key, known):
+    """The message for a missing key, naming an unknown key that looks like it."""
+    for k in item:
+        if isinstance(k, str) and k not in known and _nearest(k, [key]):
+            return f"missing key {key!r}; it has {quote(k)}: did you mean {key!r}?"
+    return f"missing key {key!r}"
 
 
 def from_obj(obj, source="<data>", limits=None):
@@ -154,7 +171,7 @@ def from_obj(obj, source="<data>", limits=None):
     if not isinstance(obj, dict):
         fail("the top level must be a JSON object with a 'sequences' list")
     if "sequences" not in obj:
-        fail("missing key 'sequences'")
+        fail(_missing(obj, "sequences", TOP_KEYS))
     seqs = obj["sequences"]
     if not isinstance(seqs, list):
         fail("'sequences' must be a list")
@@ -216,7 +233,7 @@ def from_obj(obj, source="<data>", limits=None):
         keys = ("input", "output") if not labelled or "output" in item else ("input",)
         for key in keys + (("label",) if labelled else ()):
             if key not in item:
-                fail(f"{where}: missing key {key!r}")
+                fail(f"{where}: {_missing(item, key, SEQUENCE_KEYS)}")
         for key in keys:
             if not isinstance(item[key], list):
                 fail(f"{where}: {key!r} must be a list of tokens")
@@ -397,7 +414,7 @@ def _causal(obj, seqs, dim, source, limits, warnings, where_of):
                 fail(f"{where}: has {key!r} but {where_of(other)} has 'targets' ({CAUSAL_RULE})")
         for key in ("input", "targets"):
             if key not in item:
-                fail(f"{where}: missing key {key!r} ({CAUSAL_RULE})")
+                fail(f"{where}: {_missing(item, key, SEQUENCE_KEYS)} ({CAUSAL_RULE})")
             if not isinstance(item[key], list):
                 fail(f"{where}: {key!r} must be a list of points")
         warnings += _unknown_keys(item, SEQUENCE_KEYS, source, f"{where}: ")

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+import exactseq
 from exactseq.cli import main
 
 
@@ -25,7 +26,10 @@ CASES = [
     ('{"sequences": [', "invalid JSON at line 1 column 16: Expecting value"),
     ('{"sequences": [{"input": [[1,2]], "output": [[1,2]]}],}',
      "invalid JSON at line 1 column 55: Expecting property name enclosed in double quotes"),
-    ({"seqs": []}, "missing key 'sequences'"),
+    ({"seqs": []}, "missing key 'sequences'; it has 'seqs': did you mean 'sequences'?"),
+    ({"data": []}, "missing key 'sequences'"),
+    ({"sequences": [{"input": [[1, 2]], "ouput": [[1, 2]]}]},
+     "sequence 0: missing key 'output'; it has 'ouput': did you mean 'output'?"),
     ([1, 2], "the top level must be a JSON object with a 'sequences' list"),
     ({"sequences": []}, "the dataset is empty (no sequences)"),
     ({"sequences": [{"input": [[1, 2]]}]}, "sequence 0: missing key 'output'"),
@@ -91,4 +95,13 @@ def test_unknown_keys_are_warned_about_on_stderr(tmp_path, capsys):
     path = _file(tmp_path, S(([[1, 2], [3, 4]], [[1, 2]]), dimesion=2))
     assert main(["check", path, "--quiet"]) == 0
     assert capsys.readouterr().err == (f"exactseq: warning: {path}: unknown top-level key "
-                                       "'dimesion' ignored (known keys: classes, dimension, sequences)\n")
+                                       "'dimesion' ignored (did you mean 'dimension'?)\n")
+    path = _file(tmp_path, S(([[1, 2], [3, 4]], [[1, 2]]), comment="x"))
+    assert main(["check", path, "--quiet"]) == 0
+    assert capsys.readouterr().err == (f"exactseq: warning: {path}: unknown top-level key "
+                                       "'comment' ignored (known keys: classes, dimension, sequences)\n")
+
+
+def test_python_m_exactseq_is_the_command():
+    r = subprocess.run([sys.executable, "-m", "exactseq", "--version"], capture_output=True, text=True)
+    assert (r.returncode, r.stdout, r.stderr) == (0, f"exactseq {exactseq.__version__}\n", "")
