@@ -74,7 +74,7 @@ def add_parser(sub):
     p.add_argument("--plot", metavar="FILE.png",
                    help="draw the deviation per block (log scale, phases marked; needs matplotlib)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing; the exit status tells")
     lim.add_arguments(p)
     return ["audit"]
 

@@ -114,8 +114,12 @@ def report(ds, saved, verdict, width=4):
             "saved_blocks": saved}
 
 
-def text_lines(r, blocks):
-    """Report lines for a classification run."""
+CLASS_LINES = 20        # classes listed in the text report without --verbose
+
+
+def text_lines(r, blocks, verbose=False):
+    """Report lines for a classification run: a line per class (the first
+    CLASS_LINES of them), with its sequences listed only when ``verbose``."""
     c = r["classification"]
     N = r["dataset"]["N"]
     lines = [f"classes      K = {c['K']} ("
@@ -129,9 +133,13 @@ def text_lines(r, blocks):
         lines.append(f"sharing      sequences of one class share their diagonal leader: {c['saved_blocks']} "
                      f"block{'s' if c['saved_blocks'] != 1 else ''} saved against one interpolation "
                      f"move per sequence ({N} sequences, {c['K']} classes)")
-    for cl in c["classes"]:
-        seqs = ", ".join(f"{j}" + (f" ({n!r})" if n is not None else "")
-                         for j, n in zip(cl["sequences"], cl["names"]))
+    shown = c["classes"] if verbose else c["classes"][:CLASS_LINES]
+    for cl in shown:
+        k = len(cl["sequences"])
+        seqs = (" " + ", ".join(f"{j}" + (f" ({n!r})" if n is not None else "")
+                                for j, n in zip(cl["sequences"], cl["names"]))) if verbose else ""
         lines.append(f"class {quote(cl['label'])} -> ({', '.join(cl['point'])}): "
-                     f"sequence{'s' if len(cl['sequences']) != 1 else ''} {seqs}: {cl['verdict']}")
+                     f"{k} sequence{'s' if k != 1 else ''}{seqs}: {cl['verdict']}")
+    if len(shown) < len(c["classes"]):
+        lines.append(f"             ... and {len(c['classes']) - len(shown)} more classes (--verbose lists them)")
     return lines

@@ -116,13 +116,24 @@ def _session(args):
                           f"{type(exc).__name__}: {exc}")
 
 
+class _Strict(argparse.ArgumentParser):
+    """The command-line parser: usage errors in one line (exit 2), and no
+    abbreviated options (``--cert`` is not ``--certificate``)."""
+
+    def __init__(self, *a, **k):
+        k["allow_abbrev"] = False
+        super().__init__(*a, **k)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def main(argv=None):
-    from proofs_check.report import Parser
-    parser = Parser(
+    parser = _Strict(
         prog="exactseq", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"exactseq {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("-V", "--version", action="version", version=f"exactseq {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Strict)
 
     pc = sub.add_parser("check", help="construct and certify a dataset",
                         description="Construct an exact transformer for FILE (hardmax by default, or softmax) and "
@@ -130,7 +141,10 @@ def main(argv=None):
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     pc.add_argument("file", metavar="FILE", help="dataset JSON file")
     pc.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
-    pc.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
+    pc.add_argument("-q", "--quiet", action="store_true", help="print nothing; the exit status tells")
+    pc.add_argument("-v", "--verbose", action="store_true",
+                    help="list every sequence (and every class's sequences) in the text report; "
+                    "without it the report gives counts, the same at 5 sequences as at 10^5")
     pc.add_argument("--certificate", metavar="OUT", help="write the certificate (canonical JSON) to OUT")
     pc.add_argument("--attention", choices=("hardmax", "softmax", "causal"), default=None,
                     help="hardmax (Theorem 1.4, default), softmax (Theorem 1.6), or causal: masked "
@@ -181,7 +195,7 @@ def main(argv=None):
     pv.add_argument("dataset", metavar="DATASET", nargs="?", help="dataset JSON file (optional)")
     pv.add_argument("--json", action="store_true", help="print one JSON object (the same as "
                     "python -m proofs_check --json)")
-    pv.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
+    pv.add_argument("-q", "--quiet", action="store_true", help="print nothing; the exit status tells")
     pv.add_argument("--jobs", type=int, default=None, metavar="J",
                     help=JOBS_HELP.replace("(default 1", "(default 1, or with --scheduler the "
                                            "cluster's worker threads"))
@@ -538,7 +552,7 @@ def _check_causal(ds, args, progress, limits):
     return _finish(args, report, cert if summary is not None else None, bounds, _causal_report)
 
 
-def _causal_report(r):
+def _causal_report(r, verbose=False):
     ds = r["dataset"]
     lines = [f"exactseq {__version__}: exact causal interpolation (masked hardmax attention, "
              "Section 7.2.4)",
@@ -558,10 +572,7 @@ def _causal_report(r):
     if r.get("parameter_norms"):
         from .tikhonov import norm_line
         lines.append("norms        " + norm_line(r["parameter_norms"]))
-    for s in r["sequences"]:
-        name = f" ({s['name']!r})" if s["name"] is not None else ""
-        lines.append(f"sequence {s['index']}{name}: {s['n']} position{'s' * (s['n'] != 1)}: "
-                     f"{s['verdict']}")
+    lines += _sequence_lines(r, verbose, lambda s: f"{s['n']} position{'s' * (s['n'] != 1)}")
     if r["verdict"] == "certified":
         lines.append("verdict      CERTIFIED: at every position the output equals its target exactly")
     else:
@@ -601,11 +612,11 @@ def _finish(args, report, cert, bounds, render):
     if args.json:
         _print(json.dumps(report, indent=1))
     elif not args.quiet:
-        _print(render(report) + ("\n" + extra if extra else ""))
+        _print(render(report, verbose=getattr(args, "verbose", False)) + ("\n" + extra if extra else ""))
     return STATUS[report["verdict"]]
 
 
-def _softmax_report(r):
+def _softmax_report(r, verbose=False):
     ds = r["dataset"]
     lines = [f"exactseq {__version__}: exact softmax interpolation (Theorem 1.6)",
              f"dataset      {ds['file']}: N = {ds['N']} sequences, d = {ds['d']}, "
@@ -630,7 +641,7 @@ def _softmax_report(r):
     if r.get("parameter_norms"):
         from .tikhonov import norm_line
         lines.append("norms        " + norm_line(r["parameter_norms"]))
-    return _report_tail(r, lines, " for the softmax transformer at this tau")
+    return _report_tail(r, lines, " for the softmax transformer at this tau", verbose)
 
 
 def _margins(cons):
@@ -675,7 +686,7 @@ def _bits(p):
     return max(max(abs(c.numerator).bit_length(), c.denominator.bit_length()) for c in cs)
 
 
-def _text_report(r):
+def _text_report(r, verbose=False):
     ds = r["dataset"]
     lines = [f"exactseq {__version__}: exact hardmax "
              + ("classification (Theorem 1.4 with every m_j = 1)" if r.get("classification")
@@ -703,13 +714,13 @@ def _text_report(r):
         lines.append("norms        " + norm_line(r["parameter_norms"]))
     if r.get("classification"):
         from .classification import text_lines
-        lines += text_lines(r, r["blocks"])
+        lines += text_lines(r, r["blocks"], verbose)
     if r.get("construction"):
         lines.append(_construction_line(r["construction"]))
     if r.get("float_claim"):
         from .floatsafe import line
         lines.append(line(r["float_claim"]))
-    return _report_tail(r, lines)
+    return _report_tail(r, lines, verbose=verbose)
 
 
 def _construction_line(c):
@@ -719,11 +730,25 @@ def _construction_line(c):
     return f"construction the paper's parameters ({c['note']})"
 
 
-def _report_tail(r, lines, scope=""):
-    """Per-sequence verdicts, the verdict, the certificate and the time."""
-    for s in r["sequences"]:
-        name = f" ({s['name']!r})" if s["name"] is not None else ""
-        lines.append(f"sequence {s['index']}{name}: {s['n']} -> {s['m']} token{'s' if s['m'] != 1 else ''}: {s['verdict']}")
+def _sequence_lines(r, verbose, size):
+    """One summary line of the sequences' verdicts; with ``verbose`` a line per
+    sequence too (the verdict is the whole model's: one check covers them all)."""
+    seqs = r["sequences"]
+    counts = {}
+    for s in seqs:
+        counts[s["verdict"]] = counts.get(s["verdict"], 0) + 1
+    lines = ["sequences    " + ", ".join(f"{n} {v}" for v, n in counts.items())
+             + ("" if verbose or len(seqs) < 2 else " (--verbose lists each)")]
+    if verbose or len(seqs) == 1:
+        for s in seqs:
+            name = f" ({s['name']!r})" if s["name"] is not None else ""
+            lines.append(f"sequence {s['index']}{name}: {size(s)}: {s['verdict']}")
+    return lines
+
+
+def _report_tail(r, lines, scope="", verbose=False):
+    """The sequences, the verdict, the certificate and the time."""
+    lines += _sequence_lines(r, verbose, lambda s: f"{s['n']} -> {s['m']} token{'s' if s['m'] != 1 else ''}")
     if r["verdict"] == "certified":
         lines.append("verdict      CERTIFIED: every output set equals its target exactly "
                      f"(Hausdorff distance 0){scope}")

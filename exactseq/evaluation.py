@@ -38,7 +38,7 @@ def add_parser(sub):
     p.add_argument("cert", metavar="CERT", help="certificate JSON file")
     p.add_argument("input", metavar="INPUT", help="JSON file with the input sequences")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing; the exit status tells")
     lim.add_arguments(p)
     return ["eval"]
 

@@ -91,7 +91,7 @@ def add_parser(sub):
                    help="write without checking the certificate first (nothing is then said about "
                    "its float claim)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing; the exit status tells")
     lim.add_arguments(p)
     return ["export"]
 

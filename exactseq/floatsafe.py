@@ -39,7 +39,7 @@ def construct(ds, *, robust=None, paper=False, max_width=None, progress=None):
     from .construction import ConstructionError, build
     fmt = robust or "float64"
     if paper or max_width is not None:
-        why = "asked for (--paper)" if paper else "packed layers (--max-width)"
+        why = "asked for with --paper" if paper else "packed layers, --max-width"
         return build(ds, progress=progress, max_width=max_width), \
             {"construction": "paper", "format": fmt, "note": why}
     try:

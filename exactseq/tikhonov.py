@@ -473,7 +473,7 @@ def add_parser(sub):
     p.add_argument("--regularizer", choices=REGULARIZERS, default=DEFAULT_REGULARIZER,
                    help="R: l2_squared (default, as in the paper's Example 2.2), l2, l1 or linf")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--quiet", action="store_true", help="print nothing; the exit status tells")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing; the exit status tells")
     lim.add_arguments(p)
     return ["tikhonov"]
 

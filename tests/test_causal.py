@@ -339,7 +339,9 @@ def test_check_text_json_quiet(capsys):
     out = capsys.readouterr().out
     assert "blocks       12 (bound 2T - c = 20 <= 2 sum n - 1 = 31; Theorem 1.4 on the T prefixes: " \
            "4T + 1 = 49): separation 2, interpolation 10" in out
-    assert "sequence 6 ('not very good'): 3 positions: certified" in out
+    assert "sequences    8 certified (--verbose lists each)" in out
+    assert main(["check", EXAMPLE, "--verbose"]) == 0
+    assert "sequence 6 ('not very good'): 3 positions: certified" in capsys.readouterr().out
     assert "verdict      CERTIFIED: at every position the output equals its target exactly" in out
     assert main(["check", EXAMPLE, "--attention", "causal", "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)

@@ -64,8 +64,14 @@ def test_user_classes_text_json_quiet(tmp_path, capsys):
            "construction: at most 16 (3N + K - 1)" in out
     assert "sharing      sequences of one class share their diagonal leader: 3 blocks saved " \
            "against one interpolation move per sequence (5 sequences, 2 classes)" in out
-    assert "class 'circle' -> (0, 3): sequences 0 ('a'), 2 ('c'), 4 ('e'): certified" in out
-    assert "class 'square' -> (3, 0): sequences 1 ('b'), 3 ('d'): certified" in out
+    assert "class 'circle' -> (0, 3): 3 sequences: certified" in out
+    assert "class 'square' -> (3, 0): 2 sequences: certified" in out
+    assert "sequences    5 certified (--verbose lists each)" in out and "sequence 0" not in out
+    assert main(["check", EXAMPLE, "--paper", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "class 'circle' -> (0, 3): 3 sequences 0 ('a'), 2 ('c'), 4 ('e'): certified" in out
+    assert "class 'square' -> (3, 0): 2 sequences 1 ('b'), 3 ('d'): certified" in out
+    assert "sequence 4 ('e'): 2 -> 1 token: certified" in out
     status, r = _json(capsys, EXAMPLE)
     assert status == 0 and r["classification"]["classes_chosen"] is False
     assert [k["point"] for k in r["classification"]["classes"]] == [["0", "3"], ["3", "0"]]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from exactseq import certificate
+from exactseq import __version__, certificate
 from exactseq.cli import main
 from exactseq.construction import build
 from exactseq.dataset import load
@@ -283,7 +283,7 @@ def test_products_of_roots_certify(tmp_path, capsys):
         {"name": "a\nverdict      CERTIFIED", "input": [["sqrt(2)*sqrt(3)", "0"], ["sqrt(2)/sqrt(3)", "1"]],
          "output": [["2^(1/2)*3^(1/2)", "1"]]},
         {"input": [["1", "sqrt(3)*sqrt(5)"]], "output": [["0", "0"]]}]}))
-    assert main(["check", str(p)]) == 0
+    assert main(["check", str(p), "--verbose"]) == 0
     out = capsys.readouterr().out
     assert "sequence 0 ('a\\nverdict      CERTIFIED'): 2 -> 1 token: certified" in out
     assert sum(line.startswith("verdict") for line in out.splitlines()) == 1
@@ -323,3 +323,16 @@ def test_certificate_beyond_a_limit_is_a_usage_error(capsys, example, blocks):
     assert capsys.readouterr().err == (f"exactseq: error: {path}: the certificate is beyond a limit: "
                                        f"blocks: {blocks} blocks exceeds the limit of 2 (raise it with "
                                        "--max-blocks)\n")
+
+
+def test_short_options_and_no_abbreviations(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["-V"])
+    assert e.value.code == 0 and capsys.readouterr().out == f"exactseq {__version__}\n"
+    assert main(["check", FIG5, "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    with pytest.raises(SystemExit) as e:      # --cert is not silently --certificate
+        main(["check", FIG5, "--cert", "x.json"])
+    assert e.value.code == 2
+    assert capsys.readouterr().err == ("exactseq: error: unrecognized arguments: --cert x.json "
+                                       "(see exactseq --help)\n")

@@ -185,8 +185,8 @@ def test_unknown_keys_are_warnings(tmp_path):
     ds = load(path)
     k = "'" + "k" * 40 + "..." + "k" * 40 + "' (100 characters)"
     assert ds.warnings == [
-        f"{path}: unknown top-level key 'dimesion' ignored (known keys: classes, dimension, sequences)",
-        f"{path}: sequence 0 ('a'): unknown key 'inptu' ignored (known keys: input, label, name, output, targets)",
+        f"{path}: unknown top-level key 'dimesion' ignored (did you mean 'dimension'?)",
+        f"{path}: sequence 0 ('a'): unknown key 'inptu' ignored (did you mean 'input'?)",
         f"{path}: sequence 1: unknown key {k} ignored (known keys: input, label, name, output, targets)"]
     clean = {"dimension": 2, "sequences": [{"name": "a", "input": [[1, 2]], "output": [[1, 2]]}]}
     assert from_obj(clean).warnings == []

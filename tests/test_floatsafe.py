@@ -62,7 +62,7 @@ def test_labelled_data_get_class_decisions(capsys):
 def test_paper_construction_states_the_claim_too(capsys):
     status, r = _json(capsys, FIG5, "--paper")
     assert status == 0 and r["blocks"] == 10
-    assert r["construction"] == {"construction": "paper", "format": "float64", "note": "asked for (--paper)"}
+    assert r["construction"] == {"construction": "paper", "format": "float64", "note": "asked for with --paper"}
     assert set(r["float_claim"]) >= {"format", "proven"}
 
 
