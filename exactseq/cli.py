@@ -707,7 +707,8 @@ def _text_report(r, verbose=False):
                      + " claims proved")
         m = r["margins"]
         lines.append(f"margins      smallest tube eps {m['smallest_tube_eps']}, largest |parameter| "
-                     f"~{m['largest_abs_parameter']}, numerators and denominators of up to "
+                     f"{'' if m['largest_abs_parameter'].startswith('~') else '~'}"
+                     f"{m['largest_abs_parameter']}, numerators and denominators of up to "
                      f"{m['max_parameter_bits']} bits")
     if r.get("parameter_norms"):
         from .tikhonov import norm_line

@@ -186,7 +186,8 @@ def _text(o):
             toks = ", ".join(_tok(e["centre"]) + ("" if e["radius"] == "0" else f" +- {e['radius']}")
                              for e in s["output_set"])
             head = f"sequence {s['index']}{name}: {len(s['output'])} tokens -> " + \
-                ("exact: " if s["exact"] else f"enclosed (radius <= ~{s['max_radius_approx']}): ")
+                ("exact: " if s["exact"] else "enclosed (radius <= "
+                 + ("" if s["max_radius_approx"].startswith("~") else "~") + f"{s['max_radius_approx']}): ")
         else:
             toks = ", ".join(_tok(t) + (f" x{k}" if k > 1 else "")
                              for t, k in zip(s["output_set"], s["multiplicity"]))

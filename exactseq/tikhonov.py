@@ -370,7 +370,9 @@ def norm_line(n):
     parts = []
     for key, label in (("l2_squared", "||theta||_2^2"), ("l1", "||theta||_1"), ("linf", "||theta||_inf")):
         exact = n[key]
-        shown = exact if isinstance(exact, str) and len(exact) <= 24 else f"~{n['approx'][key]}"
+        approx = n["approx"][key]
+        shown = exact if isinstance(exact, str) and len(exact) <= 24 else \
+            approx if approx.startswith("~") else f"~{approx}"
         parts.append(f"{label} = {shown}")
     tail = "exact in the JSON" if n["number_format"] == "rational" else \
         "exact field elements in the JSON"

@@ -336,3 +336,12 @@ def test_short_options_and_no_abbreviations(capsys):
     assert e.value.code == 2
     assert capsys.readouterr().err == ("exactseq: error: unrecognized arguments: --cert x.json "
                                        "(see exactseq --help)\n")
+
+
+def test_huge_numbers_read_with_one_tilde(tmp_path, capsys):
+    p = tmp_path / "big.json"
+    p.write_text('{"sequences": [{"input": [["2^3000", 1], [0, 0]], "output": [[1, 1]]},'
+                 '{"input": [[0, 0]], "output": [[2, 2]]}]}')
+    assert main(["check", str(p), "--paper"]) == 0
+    out = capsys.readouterr().out
+    assert "~~" not in out and "largest |parameter| ~2^" in out and "||theta||_2^2 = ~2^" in out
