@@ -24,13 +24,16 @@ not matter:
   magnitude; the last block scales back (eta = 1/s, again exact);
 * separation (separation.py, through ``SeparationChoices``): small-integer
   directions chosen for the largest relative gap, a shift putting <a, x> at
-  least a quarter of its spread above 0, lambda a power of two (small first);
+  least a quarter of its spread above 0, lambda a power of two (small first),
+  hat tubes of at most half the gap (every other token at least a tube width
+  from every kink, so tokens 1e-9 apart still get provable decisions);
 * the leaders phase starts with its own shift block into a cube with margins
   (x -> s x + c), then moves each leader with a *trapezoid*
   relu(z + 2e) - relu(z + e) - relu(z - e) + relu(z - 2e): constant e on
   [-e, e] (no amplification), every unit at distance >= e from its kink at
   every token; leaders are the tokens with the widest gaps along a
-  small-integer direction v_L with mixed signs, moved from the top down, and
+  small-integer direction v_L with mixed signs (ranked in floats, or exactly
+  when values are equal in floats), moved from the top down, and
   every leader position (t_j (1, ..., 1) with t_j >= 2q, sphere points of a
   radius fitted to the data and the targets) lies below all data along v_L,
   so a position, once
@@ -333,12 +336,11 @@ def _gaps(proj_sorted):
 def _choose_leaders(seqs, m, fv, fl):
     """For a float direction fv: per sequence the m_j tokens with the widest gap of
     <fv, .> (values shared by two tokens are never chosen), and the smallest of the
-    chosen gaps (ranking only)."""
+    chosen gaps (ranking only).  With fv None, fl maps each token to its exact value."""
     vals = {}
     for X in seqs:
         for x in X:
-            s = sum(a * b for a, b in zip(fv, fl[x]))
-            vals[x] = s
+            vals[x] = fl[x] if fv is None else sum(a * b for a, b in zip(fv, fl[x]))
     count = {}
     for s in vals.values():
         count[s] = count.get(s, 0) + 1
@@ -373,6 +375,15 @@ def select_leaders(seqs, outputs, d, share, rng, q):
         quality = worst / (_l1(fv) * (1 + sum(1 for c in fv if c)))
         if chosen is not None and (best is None or quality > best[0]):
             best = (quality, v, chosen)
+    for trial in range(64 if best is None else 0):
+        # the float ranking found no direction (values equal in floats): rank exactly
+        a = [Fraction(rng.randint(1, 64)) for _ in range(d - 1)]
+        v = Point(a + [-Fraction(2 * sum(a) + rng.randint(0, 3))])
+        exact = {x: dot(v, x) for x in allpts}
+        chosen, worst = _choose_leaders(seqs, m, None, exact)
+        if chosen is not None:
+            best = (0.0, v, chosen)
+            break
     if best is None:
         raise ConstructionError("no direction separates enough leaders")
     _, v, chosen = best
@@ -531,7 +542,7 @@ def build(ds, fmt="float64", progress=None, share=False, seed=0):
     ``fmt`` names the float format the claim will be about; the choices are the same."""
     from . import Construction
     from .collapse import collapse
-    from .common import TUBE_HARDMAX
+    from .common import TUBE_SOFTMAX
     from .separation import overlapping_pairs, separate
     from ..model import Transformer
     if fmt not in FORMATS:
@@ -558,7 +569,8 @@ def build(ds, fmt="float64", progress=None, share=False, seed=0):
         sep_blocks.append(affine_block("separation", d, s))
         seqs = [[Point(s * c for c in x) for x in X] for X in seqs]
         eta_prep = ONE
-    more, seqs = separate(seqs, d, TUBE_HARDMAX, choices=SeparationChoices(rng))
+    # hat tubes at most half the gap: every other token at least eps from every kink
+    more, seqs = separate(seqs, d, TUBE_SOFTMAX, choices=SeparationChoices(rng))
     seqs = record("separation", sep_blocks + more, seqs)
 
     say("leaders")
@@ -599,6 +611,7 @@ def build(ds, fmt="float64", progress=None, share=False, seed=0):
 # ------------------------------------------------------------------ the float claim and the report
 CLAIM_FORMATS = {"float64": "binary64", "float32": "binary32"}
 FLOAT64_RELATIVE = Fraction(1, 10 ** 9)       # the audit's default tolerance, relative
+DEFAULT_TOLERANCE = {"float64": FLOAT64_RELATIVE, "float32": Fraction(1, 2 ** 10)}
 
 
 def target_scale(ds):
@@ -606,26 +619,48 @@ def target_scale(ds):
     return max(ONE, _max_abs([y for p in ds.pairs for y in p.output]))
 
 
-def float_claim(ds, fmt, cert, limits=None):
-    """The certificate's "float_claim": binary64 within 1e-9 max(1, |target|) (the
-    audit's default tolerance); binary32 within the smallest 2^-k max(1, |target|)
-    (k >= 0) above the bound the checker's analysis proves (2^-10 max(1, |target|)
-    when it proves none: the claim is then unknown)."""
+def float_claim(ds, fmt, cert, limits=None, tolerance=None):
+    """The certificate's "float_claim", relative to each target: every float output
+    token within tolerance * max(1, |y|_2) of the exact output y it tracks (its
+    target), and for a labelled dataset ("classes") strictly nearer its own class
+    point than any other (exactseq/floatsafe.py states the same claim).
+
+    The tolerance is ``tolerance`` when given, else the smallest 2^-k (k >= 0) not
+    below the bound the float analysis of proofs_check proves for these weights
+    (one run of that analysis, without the exact check; 2^k when the bound is
+    beyond 1); when it proves none, the format's default (1e-9 for binary64, 2^-10
+    for binary32), and the claim is then unknown."""
+    from ..floatsafe import tightest, trial_claim
+    if tolerance is not None:
+        tolerance = Fraction(tolerance)
+        if tolerance <= 0:
+            raise ValueError("the tolerance must be positive")
+        return trial_claim(ds, fmt, tolerance)
+    # the analysis does not depend on the tolerance; this one is met by some float point at
+    # every target whether it is read relatively or absolutely
+    bound = proven_bound(cert, trial_claim(ds, fmt, target_scale(ds)), limits)
+    tol = tightest(bound) if bound is not None and bound > 0 else DEFAULT_TOLERANCE[fmt]
+    return trial_claim(ds, fmt, tol)
+
+
+def proven_bound(cert, claim, limits=None):
+    """The error bound (bound_exact) proofs_check's float analysis proves for the
+    certificate's weights under ``claim``, or None when it proves none."""
     import proofs_check
+    from proofs_check import checker, floatclaim
     from proofs_check.limits import DEFAULT
-    scale = target_scale(ds)
-    if fmt == "float64":
-        return {"format": "binary64", "tolerance": _text(scale * FLOAT64_RELATIVE)}
-    trial = dict(cert, float_claim={"format": "binary32", "tolerance": _text(scale)})
-    tol = scale / 2 ** 10
+    trial = dict(cert, float_claim=claim)
     try:
-        bound = Fraction(proofs_check.check(trial, limits=limits or DEFAULT)["float_claim"]["bound_exact"])
-        tol = scale
-        while tol / 2 >= bound:
-            tol /= 2
+        nums, d, pairs, blocks = checker.start(trial, limits or DEFAULT)
+
+        def read(k):
+            where, ff, sa, claims = checker.read_block(blocks[k - 1], k, nums, d)
+            return where, ff, sa, claims, 0
+        return Fraction(floatclaim.check_claim(trial, d, pairs, len(blocks), read)["bound_exact"])
     except (proofs_check.Unknown, proofs_check.Rejected, proofs_check.Malformed):
-        pass
-    return {"format": "binary32", "tolerance": _text(tol)}
+        return None
+    except RecursionError:
+        return None
 
 
 def _text(q):
@@ -670,11 +705,13 @@ def text_lines(r):
              + (f" (plain {r['plain_max_parameter_bits']})" if "plain_blocks" in r else "")]
     c, pr = r["float_claim"], r["float_claim_proven"]
     if c:
-        lines.append(f"float claim  {c['format']} pass within {float(Fraction(c['tolerance'])):.3g} of every "
-                     "target, every decision as the exact model: "
+        rel = " max(1, |target|)" if c.get("relative") else ""
+        cls = ", nearer its own class point than any other" if c.get("classes") else ""
+        lines.append(f"float claim  {c['format']} pass within {float(Fraction(c['tolerance'])):.3g}{rel} of every "
+                     f"target{cls}, every decision as the exact model: "
                      + (f"PROVEN (bound {pr['bound']}, {pr['decisions']} decisions)" if pr else "not proven"))
     return lines
 
 
 __all__ = ["FORMATS", "build", "dyadic_in", "SeparationChoices", "scale_exponent", "float_claim",
-           "target_scale", "report", "text_lines"]
+           "proven_bound", "target_scale", "report", "text_lines"]
