@@ -46,6 +46,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .dataset import Dataset, DatasetError
+from .certificate import phase_of
+from .numbers import rational
 from .enclosures import Enclosure
 
 __all__ = ["load", "dataset_from", "build", "certify", "check", "evaluate", "load_certificate",
@@ -491,7 +493,7 @@ def _report(cert, summary, verdict, reason, source, times, search=None):
     field = cert.get("field")
     phases = {p: 0 for p in PHASES}
     for b in cert["blocks"]:
-        ph = "collapse" if b["phase"] == "saturate" else b["phase"]
+        ph = "collapse" if phase_of(b) == "saturate" else phase_of(b)
         phases[ph] = phases.get(ph, 0) + 1
     rep = {"verdict": verdict, "attention": "softmax" if softmax else "hardmax",
            "dataset": {"file": source, "N": N, "d": ds["dimension"],
@@ -537,7 +539,7 @@ def _causal_report(cert, summary, verdict, reason, source, times):
     limit, T, c = bound([(tuple(map(tuple, s["input"])), None) for s in seqs])
     phases = {}
     for b in cert["blocks"]:
-        phases[b["phase"]] = phases.get(b["phase"], 0) + 1
+        phases[phase_of(b)] = phases.get(phase_of(b), 0) + 1
     rep = {"verdict": verdict, "attention": "causal",
            "dataset": {"file": source, "N": len(seqs), "d": ds["dimension"],
                        "sum_n": sum(len(s["input"]) for s in seqs), "prefixes": T, "tokens": c,
@@ -580,7 +582,7 @@ def _numbers(cert):
 
 
 def _is_zero(x):
-    return all(Fraction(c) == 0 for c in x) if isinstance(x, list) else Fraction(x) == 0
+    return all(rational(c) == 0 for c in x) if isinstance(x, list) else rational(x) == 0
 
 
 def _nonzero(cert):
@@ -596,16 +598,16 @@ def _margins(cert):
         for c in b.get("claims", []):
             if c.get("kind") == "hat":
                 e = c["eps"]
-                eps.append(Fraction(e) if not isinstance(e, list) else
-                           Fraction(e[0]) if not any(Fraction(x) for x in e[1:]) else None)
+                eps.append(rational(e) if not isinstance(e, list) else
+                           rational(e[0]) if not any(rational(x) for x in e[1:]) else None)
     big, bits = Fraction(0), 0
     for x in _numbers(cert):
         if isinstance(x, list):
-            cs = [Fraction(c) for c in x] + [Fraction(0)] * (cf.field.k - len(x))
+            cs = [rational(c) for c in x] + [Fraction(0)] * (cf.field.k - len(x))
             v = cf.field.elem(cs)
             a = max(abs(upper(v)), abs(upper(-v)))
         else:
-            cs = [Fraction(x)]
+            cs = [rational(x)]
             if cf is not None:
                 cs += [Fraction(0)] * (cf.field.k - 1)
             a = abs(cs[0])

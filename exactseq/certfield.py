@@ -17,7 +17,7 @@ from fractions import Fraction
 
 from proofs_check.limits import DEFAULT, LimitError
 
-from .numbers import Alg, AlgField, NumberError, parse_coordinate, quote, to_text
+from .numbers import Alg, AlgField, NumberError, parse_coordinate, quote, rational, to_text
 
 __all__ = ["CertField", "field_of"]
 
@@ -33,9 +33,9 @@ def field_of(cert):
 class CertField:
     def __init__(self, spec):
         try:
-            self.field = AlgField([Fraction(c) for c in spec["minpoly"]], Fraction(spec["interval"][0]),
-                                  Fraction(spec["interval"][1]))
-            self.atoms = [(self.number(a["base"]), Fraction(a["exponent"]), self.number(a["value"]))
+            self.field = AlgField([rational(c) for c in spec["minpoly"]], rational(spec["interval"][0]),
+                                  rational(spec["interval"][1]))
+            self.atoms = [(self.number(a["base"]), rational(a["exponent"]), self.number(a["value"]))
                           for a in spec.get("atoms", [])]
         except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError, NumberError) as exc:
             raise NumberError(f"certificate field: {type(exc).__name__}: {exc}") from None
@@ -46,8 +46,8 @@ class CertField:
     def number(self, x):
         """A certificate number ("p/q" or a coefficient list) as a field element."""
         if isinstance(x, list):
-            return self.field.elem([Fraction(c) for c in x])
-        return self.field.const(Fraction(x))
+            return self.field.elem([rational(c) for c in x])
+        return self.field.const(rational(x))
 
     def coordinate(self, value, limits=None):
         """A dataset-style coordinate (int, "p/q", decimal, or an expression in

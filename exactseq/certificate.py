@@ -16,7 +16,7 @@ from fractions import Fraction
 
 from . import __version__
 from .dataset import canonical_hash, canonical_obj
-from .numbers import Alg, to_text
+from .numbers import Alg, rational, to_text
 
 FORMAT = "exactseq-certificate"
 SCHEMA_VERSION = 1
@@ -158,8 +158,8 @@ def load_model(cert):
 
         def n(x):
             if isinstance(x, list):
-                return field.elem([Fraction(c) for c in x])
-            q = Fraction(x)
+                return field.elem([rational(c) for c in x])
+            q = rational(x)
             return field.const(q) if field is not None else q
 
         def v(xs):
@@ -184,10 +184,16 @@ def load_model(cert):
                 FF(n(ff["eta"]), tuple(v(u) for u in ff["U"]), v(ff["b"]),
                    tuple(v(r) for r in ff["W"])),
                 SA(n(sa["rho"]), mat(sa["A"]), mat(sa["V"])),
-                b["phase"], [claim(c) for c in b.get("claims", [])]))
+                phase_of(b), [claim(c) for c in b.get("claims", [])]))
         return Transformer(blocks, d)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, AttributeError) as exc:
         raise CertificateError(f"malformed certificate: {type(exc).__name__}: {exc}") from None
+
+
+def phase_of(block):
+    """A block's phase name ("?" when the certificate gives none: the checker needs none)."""
+    p = block.get("phase") if isinstance(block, dict) else None
+    return p if isinstance(p, str) and p else "?"
 
 
 def _field_of(cert):
@@ -195,5 +201,5 @@ def _field_of(cert):
     spec = cert.get("field")
     if spec is None:
         return None
-    return AlgField([Fraction(c) for c in spec["minpoly"]], Fraction(spec["interval"][0]),
-                    Fraction(spec["interval"][1]))
+    return AlgField([rational(c) for c in spec["minpoly"]], rational(spec["interval"][0]),
+                    rational(spec["interval"][1]))

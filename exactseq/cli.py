@@ -129,6 +129,8 @@ class _Strict(argparse.ArgumentParser):
 
 
 def main(argv=None):
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)   # exact integers of any size: --max-digits bounds what is read
     parser = _Strict(
         prog="exactseq", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)

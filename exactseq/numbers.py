@@ -36,7 +36,7 @@ from proofs_check.limits import DEFAULT, FloatText, LimitError, parse_int_text
 __all__ = [
     "NumberError", "Alg", "AlgField", "JsonDecimal", "parse_coordinate", "quote",
     "RadicalExpr", "build_field", "add_roots", "to_text", "simplest_in", "dot", "sign",
-    "lower_bound", "upper_bound", "floor_of", "intform",
+    "lower_bound", "upper_bound", "floor_of", "intform", "rational",
 ]
 
 
@@ -547,6 +547,26 @@ def _power(x, n):
 
 
 # ------------------------------------------------------------- utilities
+def rational(x, limits=None):
+    """A certificate's exact rational ("p" or "p/q" text, or an int) as a Fraction,
+    at any length within ``--max-digits`` (no decimal exponents, so no huge power
+    of ten is ever built); NumberError (or LimitError) otherwise."""
+    if type(x) is Fraction:
+        return x
+    if type(x) is int:
+        _bound(_digits(x), limits or DEFAULT, what="an integer of")
+        return Fraction(x)
+    if type(x) is str:
+        if _INT.match(x):
+            return Fraction(parse_int_text(x.lstrip("+") if x[:1] == "+" else x, limits or DEFAULT))
+        m = _FRAC.match(x)
+        if m:
+            num, den = (parse_int_text(s, limits or DEFAULT) for s in m.groups())
+            if den:
+                return Fraction(num, den)
+    raise NumberError(f"{quote(x)} is not an exact rational (\"p\" or \"p/q\")")
+
+
 def to_text(q):
     """Exact text of a rational: "p" or "p/q" in lowest terms."""
     q = Fraction(q)

@@ -11,6 +11,7 @@ import mpmath
 import numpy as np
 import pytest
 
+import proofs_check
 import exactseq
 from exactseq import api
 from exactseq.cli import main
@@ -384,3 +385,50 @@ def test_eval_help_says_what_softmax_gives():
     out = subprocess.run([sys.executable, "-m", "exactseq.cli", "eval", "--help"],
                          capture_output=True, text=True, cwd=ROOT).stdout
     assert "enclosure" in out and "Softmax" in out
+
+
+# ------------------------------------------------------------------ certificates the checker verifies
+def _verified_variants(tmp_path):
+    """A certificate without a block's "phase" and one with a 5,001-digit parameter
+    (an FF unit that is never on), both verified by proofs_check."""
+    c = json.loads((ROOT / "tests/data/figure5.cert.json").read_text())
+    c.pop("float_claim", None)
+    nophase = json.loads(json.dumps(c))
+    nophase["blocks"][0].pop("phase", None)
+    big = json.loads(json.dumps(c))
+    k = next(i for i, b in enumerate(big["blocks"]) if len(b["ff"]["U"]) == 3)
+    ff = big["blocks"][k]["ff"]
+    ff["U"].append(["0", "0"])
+    ff["b"].append("-" + "9" * 5001)
+    for r in ff["W"]:
+        r.append("0")
+    out = []
+    for name, obj in (("nophase", nophase), ("bigparam", big)):
+        p = tmp_path / f"{name}.json"
+        p.write_text(json.dumps(obj))
+        assert proofs_check.check(obj)["blocks"] == len(obj["blocks"])
+        out.append(str(p))
+    return out
+
+
+def test_api_accepts_what_the_checker_verifies(tmp_path, capsys):
+    inputs = tmp_path / "in.json"
+    inputs.write_text(json.dumps({"sequences": [{"input": [[0, 0], [2, 0], [1, 2]], "output": [[3, 3]]}]}))
+    for path in _verified_variants(tmp_path):
+        assert exactseq.check(path)["verdict"] == "certified"
+        m = exactseq.load_certificate(path)
+        assert exactseq.evaluate(m, [[0, 0], [2, 0], [1, 2]]) == [(3, 3)] * 3
+        assert main(["eval", path, str(inputs), "--quiet"]) == 0
+        assert capsys.readouterr() == ("", "")
+    assert api.Model(exactseq.load_certificate(path)).phases[0] != "?"
+    assert api.Model(exactseq.load_certificate(_verified_variants(tmp_path)[0])).phases[0] == "?"
+
+
+def test_eval_of_a_5001_digit_input_is_exact(tmp_path, capsys):
+    cert = str(ROOT / "tests/data/figure5.cert.json")
+    inputs = tmp_path / "in.json"
+    big = "1" + "0" * 5000
+    inputs.write_text(json.dumps({"sequences": [{"input": [[big, "1"], ["0", "0"]]}]}))
+    assert main(["eval", cert, str(inputs), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert any(len(c) > 5000 for tok in r["sequences"][0]["output"] for c in tok)
