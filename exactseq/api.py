@@ -359,7 +359,6 @@ def build(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec=6
     Raises ``exactseq.construction.ConstructionError`` if the construction fails.
     """
     from . import certificate
-    from .construction import build as construct
     ds = load(dataset, limits)
     tau = _options(attention, tau, find_tau0, max_prec)
     if getattr(ds, "causal", False) or attention == "causal":
@@ -379,6 +378,7 @@ def build(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec=6
         cert = json.loads(certificate.dumps(cert))
         model = Model(cert, _net=cons.model)
         model.construction = how
+        model.unpacked_blocks, model.saved_by_sharing = cons.unpacked_blocks, cons.saved_by_sharing
         model.construct_time = time.perf_counter() - t0
         model.search = None
         model.source = ds.source
@@ -646,38 +646,61 @@ class Result:
 
 
 def certify(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec=64, limits=None,
-            progress=None, robust=None, paper=False, max_width=None, tolerance=None):
-    """Construct and check: what ``exactseq check`` does, as a :class:`Result`.
+            progress=None, robust=None, paper=False, max_width=None, tolerance=None, jobs=1,
+            audit=None):
+    """Construct and check: what ``exactseq check`` does, as a :class:`Result`
+    whose ``report`` is the object ``exactseq check --json`` prints.
 
-    Hardmax: ``robust``, ``paper`` and ``max_width`` as in :func:`build`; the
-    float claim (binary64, or ``robust``'s format; relative tolerance
-    ``tolerance``, default the smallest 2^-k proven) is checked beside the
-    exact statements and reported in ``report["float_claim"]``; the
-    certificate holds it only when proven.  With ``robust`` the claim is
+    ``attention``: "hardmax" (default; "causal" for a dataset with "targets"),
+    "softmax" or "causal".  Softmax: ``tau``, ``find_tau0`` and ``max_prec`` as
+    in :func:`build`.  Hardmax: ``robust``, ``paper`` and ``max_width`` as in
+    :func:`build`; the float claim (binary64, or ``robust``'s format; relative
+    tolerance ``tolerance``, default the smallest 2^-k proven) is checked
+    beside the exact statements and reported in ``report["float_claim"]``;
+    the certificate holds it only when proven.  With ``robust`` the claim is
     required: verdict "unknown" when it is not proven (``certificate`` then
-    holds the exact statements only).
+    holds the exact statements only).  ``jobs``: checker processes (hardmax
+    over the rationals).  ``audit`` ("float64", "float32" or "bfloat16"): the
+    float audit of a certified model's weights in ``report["audit"]``.  ``progress(text)`` hears each phase
+    and block.  ``limits``: the checker's resource limits.
 
-    Never raises on a dataset that loads: a construction or checker failure is
-    the verdict "failed" with the reason in ``report["reason"]``.
+    Bad options raise ValueError; a certificate beyond ``limits`` raises
+    :class:`CertificateError`.  Never raises otherwise on a dataset that
+    loads: a construction or checker failure is the verdict "failed" (or
+    "unknown") with the reason in ``report["reason"]``.
     """
+    import proofs_check
     ds = load(dataset, limits)
+    limits = limits or proofs_check.DEFAULT
+    causal = getattr(ds, "causal", False)
+    if causal and attention == "softmax":
+        raise ValueError("a dataset with 'targets' is for causal attention, not softmax")
+    if attention == "causal" and not causal:
+        raise ValueError("attention='causal' needs a dataset with 'targets' (one target per position)")
+    attention = "causal" if causal else attention
     _options(attention, tau, find_tau0, max_prec)       # bad options raise ValueError
+    if attention != "hardmax" and (robust or paper or max_width is not None or tolerance is not None):
+        raise ValueError("robust, paper, max_width and tolerance apply to hardmax attention only")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1, not {jobs!r}")
+    if tolerance is not None:
+        tolerance = Fraction(tolerance) if not isinstance(tolerance, str) else _rational(tolerance, "tolerance")
+        if tolerance <= 0:
+            raise ValueError("tolerance must be positive")
     if attention == "softmax" and ds.field is not None:
         raise DatasetError(f"{ds.source}: softmax certification needs rational coordinates")
+    say = progress or (lambda text: None)
     t0 = time.perf_counter()
+    hard = {"robust": robust, "paper": paper, "max_width": max_width} if attention == "hardmax" else {}
     try:
-        hard = {} if attention != "hardmax" else {"robust": robust, "paper": paper, "max_width": max_width}
-        if tolerance is not None:
-            tolerance = Fraction(tolerance) if not isinstance(tolerance, str) else _rational(tolerance, "tolerance")
-            if tolerance <= 0 or attention != "hardmax":
-                raise ValueError("tolerance must be positive, for hardmax attention")
         model = build(ds, attention, tau=tau, find_tau0=find_tau0, max_prec=max_prec, limits=limits,
-                      progress=progress, **hard)
+                      progress=lambda ph: say(f"constructing: {ph}") if attention != "softmax" else say(ph),
+                      **hard)
     except ValueError:
         raise
     except Exception as exc:    # never certify after an unexpected error
-        rep = {"verdict": "failed", "attention": attention, "reason":
-               f"internal error: {type(exc).__name__}: {exc}", "blocks": None}
+        rep = _failed_report(ds, attention, f"internal error: {type(exc).__name__}: {exc}",
+                             round(time.perf_counter() - t0, 4), max_width)
         return Result("failed", rep, None, None)
     t1 = time.perf_counter()
     if attention == "softmax":
@@ -686,36 +709,75 @@ def certify(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec
         rep = _report(model.certificate, model.summary, verdict, s["reason"], ds.source,
                       {"total": round(time.perf_counter() - t0, 4)}, s)
     else:
-        import proofs_check
         from proofs_check import report as pcr
         from . import floatsafe
-        hard = attention == "hardmax" and not getattr(model, "causal", None)
         fmt = robust or "float64"
-        if hard:
+        if attention == "hardmax":
             model.certificate["float_claim"] = floatsafe.trial_claim(ds, fmt, tolerance)
-        verdict, result = pcr.run(json.loads(json.dumps(model.certificate)), limits or proofs_check.DEFAULT,
-                                  claim_required=False)
+            if max_width is not None:
+                model.certificate["max_width"] = max_width
+        verdict, result = pcr.run(json.loads(json.dumps(model.certificate)), limits, jobs=jobs,
+                                  progress=lambda k, n: say(f"checking block {k}/{n}"), claim_required=False)
         if verdict == "malformed":     # e.g. a limit below what this dataset needs
             raise CertificateError(f"{ds.source}: the certificate is beyond a limit: {result['reason']}")
         model.summary = result if verdict == "verified" else None
-        fc = floatsafe.settle(model.certificate, model.summary, fmt, tolerance) if hard else None
+        fc = floatsafe.settle(model.certificate, model.summary, fmt, tolerance) \
+            if attention == "hardmax" else None
         verdict, reason = VERDICT[verdict], result.get("reason")
-        if hard and verdict == "certified" and robust and not fc["proven"]:
+        if fc is not None and verdict == "certified" and robust and not fc["proven"]:
             verdict, reason = "unknown", f"the {fc['format']} float claim is not proven: {fc['reason']}"
         t2 = time.perf_counter()
         rep = _report(model.certificate, model.summary, verdict, reason, ds.source,
                       {"construct": round(t1 - t0, 4), "check": round(t2 - t1, 4),
                        "total": round(t2 - t0, 4)})
-        if hard:
-            rep["construction"] = model.construction
-            rep["float_claim"] = fc
-        if getattr(model, "causal", None):      # the constructor's record (causal)
+        if attention == "causal":      # the constructor's record
             rep["classes"] = model.causal["classes"]
+        else:
+            _hardmax_extras(rep, ds, model, verdict, max_width, fc)
     cert = None
     if verdict == "certified" or (model.summary is not None and attention == "hardmax"):
         cert = model.certificate
         cert["verdict"] = "certified"
         cert["bounds"] = {"blocks": rep["block_bound"]} if attention == "softmax" else \
-            {"blocks": rep["block_bound"], "width": WIDTH_BOUND}
+            {"blocks": rep["block_bound"], "width": max_width or WIDTH_BOUND}
         cert["parameter_norms"] = rep["parameter_norms"]
+        if audit is not None:
+            from .audit import AuditError, audit_summary
+            try:
+                rep["audit"] = audit_summary(cert, audit)[0]
+            except AuditError as exc:
+                rep["audit"] = {"error": str(exc)}
     return Result(verdict, rep, cert, model)
+
+
+def _hardmax_extras(rep, ds, model, verdict, max_width, fc):
+    """The parts of a hardmax report that come from the construction: which one,
+    the float claim, packing and classification."""
+    rep["construction"] = model.construction
+    rep["float_claim"] = fc
+    if max_width is not None:      # packed: the declared width and the count at one move per block
+        rep.update(max_width=max_width, unpacked_blocks=model.unpacked_blocks)
+    if ds.classes is not None:     # classification: classes, the O(N) bound, blocks saved
+        from . import classification
+        rep["classification"] = classification.report(ds, model.saved_by_sharing, verdict,
+                                                      max_width or WIDTH_BOUND)
+
+
+def _failed_report(ds, attention, reason, total, max_width=None):
+    """The report of a run whose construction failed: the dataset, no model."""
+    rep = {"verdict": "failed", "attention": attention,
+           "dataset": {"file": ds.source, "N": ds.N, "d": ds.dim,
+                       "sum_n": sum(len(p.input) for p in ds.pairs), "sum_m": getattr(ds, "sum_m", None),
+                       "field": None if ds.field is None else {"degree": ds.field.k}},
+           "blocks": None, "block_bound": None if attention == "causal" else
+           (2 * ds.sum_m + 3 * ds.N if attention == "softmax" else 2 * ds.sum_m + 2 * ds.N + 1),
+           "phases": None, "width": None, "width_bound": None if attention == "softmax" else
+           (max_width or WIDTH_BOUND), "parameters": None, "claims_checked": None,
+           "sequences": [{"index": j, "name": p.name, "n": len(p.input), "m": len(p.output),
+                          "verdict": "failed"} for j, p in enumerate(ds.pairs)],
+           "reason": reason, "time_s": {"construct": total, "check": 0.0, "total": total}}
+    if attention == "hardmax":
+        rep["margins"] = None
+    if attention == "softmax":
+        rep.update(tau=None, order=None, tau0_search=False, tried=[], per_block=None)
+    return rep

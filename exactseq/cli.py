@@ -6,7 +6,6 @@ usage, 3 undecided (unknown: never a pass).
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import sys
@@ -201,6 +200,9 @@ def main(argv=None):
     pv.add_argument("--jobs", type=int, default=None, metavar="J",
                     help=JOBS_HELP.replace("(default 1", "(default 1, or with --scheduler the "
                                            "cluster's worker threads"))
+    pv.add_argument("--reference", action="store_true",
+                    help="check with proofs_check's reference kernel (no fast path; the same verdict "
+                    "and message, slower; one process: --jobs and --scheduler do not apply)")
     pv.add_argument("--scheduler", metavar="ADDRESS",
                     help="run the shards as tasks on a dask.distributed scheduler at ADDRESS "
                     "('local': a LocalCluster of J worker processes); needs exactseq[dask]")
@@ -326,10 +328,9 @@ def _out_path(path, source=None):
 
 
 def cmd_check(args):
-    from . import certificate
-    from .construction import WIDTH_BOUND, block_bound, build
+    """Parse, call exactseq.certify, write the certificate, print: the API does the work."""
+    from . import api
     from .dataset import DatasetError, load
-    import proofs_check
 
     limits, err = _options(args)
     if err:
@@ -344,7 +345,6 @@ def cmd_check(args):
         return _bad(str(exc))
     for w in getattr(ds, "warnings", None) or ():
         print(f"exactseq: warning: {w}", file=sys.stderr)
-    progress = _Progress(not args.quiet and not args.json)
     causal = getattr(ds, "causal", False)
     if causal and args.attention not in (None, "causal"):
         return _bad(f"{args.file}: a dataset with 'targets' is for causal attention: use "
@@ -352,206 +352,56 @@ def cmd_check(args):
     if args.attention == "causal" and not causal:
         return _bad(f"{args.file}: --attention causal needs a dataset with 'targets' "
                     "(one target point per input position)")
-    if causal:
-        if args.max_width is not None:
-            return _bad("--max-width applies to hardmax only")
-        if args.robust:
-            return _bad("--robust applies to hardmax only (not to causal attention)")
-        return _check_causal(ds, args, progress, limits)
+    if causal and args.max_width is not None:
+        return _bad("--max-width applies to hardmax only")
+    if causal and (args.robust or args.paper or args.tolerance is not None):
+        return _bad(f"{'--robust' if args.robust else '--paper' if args.paper else '--tolerance'} "
+                    "applies to hardmax only (not to causal attention)")
+    opts = {}
     if args.attention == "softmax":
-        return _check_softmax(ds, args, progress, limits)
-    from . import floatsafe
-    fmt, tol = args.robust or "float64", getattr(args, "tolerance_q", None)
-    t0 = t1 = time.perf_counter()
-    summary, reason, cert, verdict, model, fc, how = None, None, None, "failed", {}, None, None
+        opts, err = _softmax_options(ds, args)
+        if err:
+            return _bad(err)
+    elif not causal:
+        opts = {"robust": args.robust, "paper": args.paper, "max_width": args.max_width,
+                "tolerance": getattr(args, "tolerance_q", None)}
+    progress = _Progress(not args.quiet and not args.json)
     try:
-        cons, how = floatsafe.construct(ds, robust=args.robust, paper=args.paper, max_width=args.max_width,
-                                        progress=lambda ph: progress(f"constructing: {ph}"))
-        t1 = time.perf_counter()
-        cert = certificate.build(ds, cons)
-        cert["float_claim"] = floatsafe.trial_claim(ds, fmt, tol)
-        if args.max_width is not None:
-            cert["max_width"] = args.max_width      # the width bound the checker applies
-        model = {"phases": dict(cons.phase_blocks), "width": cons.model.width,
-                 "margins": _margins(cons), "unpacked": cons.unpacked_blocks,
-                 "saved": cons.saved_by_sharing}
-        del cons        # the certificate says it all from here: free the model's memory
-        gc.freeze()     # the certificate lives on: the collector need not rescan it
-        summary = proofs_check.check(
-            json.loads(certificate.dumps(cert)), limits=limits, jobs=args.jobs,
-            progress=lambda k, n: progress(f"checking block {k}/{n}"), claim_required=False)
-        fc = floatsafe.settle(cert, summary, fmt, tol)
-        verdict = "certified"
-        if args.robust and not fc["proven"]:     # the claim was required
-            verdict, reason = "unknown", f"the {fc['format']} float claim is not proven: {fc['reason']}"
-    except Exception as exc:  # never certify after an unexpected error
-        if isinstance(exc, proofs_check.Malformed):   # e.g. a --max-* limit below its needs
-            progress.done()
-            return _bad(f"{args.file}: the certificate is beyond a limit: {exc}")
-        verdict, reason = _outcome(exc)
+        res = api.certify(ds, args.attention or "hardmax", limits=limits, progress=progress, jobs=args.jobs,
+                          audit=None if args.quiet else args.audit, **opts)
+    except api.CertificateError as exc:        # e.g. a --max-* limit below what the dataset needs
+        return _bad(str(exc).replace(ds.source, args.file, 1))
     finally:
         progress.done()
-        gc.unfreeze()
-    t2 = time.perf_counter()
-    blocks = len(cert["blocks"]) if cert else None
-    report = {
-        "verdict": verdict,
-        "attention": "hardmax",
-        "dataset": {"file": args.file, "N": ds.N, "d": ds.dim, "sum_n": sum(len(p.input) for p in ds.pairs),
-                    "sum_m": ds.sum_m, "field": None if ds.field is None else
-                    {"degree": ds.field.k}},
-        "blocks": blocks,
-        "block_bound": block_bound(ds),
-        "phases": model.get("phases"),
-        "width": model.get("width"),
-        "width_bound": args.max_width or WIDTH_BOUND,
-        "parameters": summary["parameters"] if summary else None,
-        "claims_checked": summary["claims_checked"] if summary else None,
-        "margins": model.get("margins"),
-        "sequences": [{"index": j, "name": p.name, "n": len(p.input), "m": len(p.output),
-                       "verdict": verdict} for j, p in enumerate(ds.pairs)],
-        "reason": reason,
-        "time_s": {"construct": round(t1 - t0, 4), "check": round(t2 - t1, 4),
-                   "total": round(t2 - t0, 4)},
-    }
-    if args.max_width is not None:   # packed: the declared width and the count at one move per block
-        report.update(max_width=args.max_width, unpacked_blocks=model.get("unpacked"))
-    if how is not None:     # which construction, and the float claim: proven or why not
-        report["construction"] = how
-    report["float_claim"] = fc
-    if ds.classes is not None:    # classification: classes, the O(N) bound, blocks saved
-        from . import classification
-        report["classification"] = classification.report(ds, model.get("saved"), verdict,
-                                                         args.max_width or WIDTH_BOUND)
-    if summary is not None:   # exact ||theta||_2^2, ||theta||_1, ||theta||_inf (Section 2)
-        from .tikhonov import add_norms
-        add_norms(report, cert)
-    bounds = {"blocks": report["block_bound"], "width": args.max_width or WIDTH_BOUND}
-    return _finish(args, report, cert if summary is not None else None, bounds, _text_report)
+    report = res.report
+    report["dataset"]["file"] = args.file
+    render = {"softmax": _softmax_report, "causal": _causal_report}.get(report["attention"], _text_report)
+    return _finish(args, report, res.certificate, render)
 
 
-def _check_softmax(ds, args, progress, limits):
+def _softmax_options(ds, args):
+    """(the softmax options of certify, error or None) from the command line."""
     from fractions import Fraction
-    from .construction import build
     if ds.field is not None:
-        return _bad(f"{args.file}: softmax certification needs rational coordinates")
-    if args.max_prec is None:
-        args.max_prec = 64
-    if not 1 <= args.max_prec <= 4096:
-        return _bad("--max-prec must be an integer in 1..4096")
+        return None, f"{args.file}: softmax certification needs rational coordinates"
+    max_prec = 64 if args.max_prec is None else args.max_prec
+    if not 1 <= max_prec <= 4096:
+        return None, "--max-prec must be an integer in 1..4096"
     tau = None
     if args.tau is not None:
         import re
         text = args.tau.strip()
         if not re.fullmatch(r"[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?(/[0-9]+)?", text, re.ASCII) \
                 or len(text) > 1000:
-            return _bad(f"--tau {_short_arg(args.tau)} is not a positive rational number "
-                        "(p, p/q or a decimal, at most 1000 characters)")
+            return None, (f"--tau {_short_arg(args.tau)} is not a positive rational number "
+                          "(p, p/q or a decimal, at most 1000 characters)")
         try:
             tau = Fraction(text)
         except (ValueError, ZeroDivisionError):
             tau = Fraction(0)
         if tau <= 0:
-            return _bad(f"--tau {_short_arg(args.tau)} is not a positive rational number")
-    t0 = time.perf_counter()
-    try:
-        cons = build(ds, attention="softmax")
-    except Exception as exc:  # never certify after an unexpected error
-        cons, result = None, ("failed", f"internal error: {type(exc).__name__}: {exc}", None)
-    tried = []
-    if cons is not None:
-        from .softsearch import search
-        result, tau, tried = search(ds, cons, tau, args.find_tau0, args.max_prec, progress, limits)
-    progress.done()
-    verdict, info, cert = result
-    summary = info if verdict == "certified" else None
-    report = {
-        "verdict": verdict, "attention": "softmax",
-        "dataset": {"file": args.file, "N": ds.N, "d": ds.dim,
-                    "sum_n": sum(len(p.input) for p in ds.pairs), "sum_m": ds.sum_m, "field": None},
-        "tau": str(tau) if summary else (tried[-1]["tau"] if tried else None), "order": summary["order"] if summary else None,
-        "tau0_search": args.find_tau0, "tried": tried,
-        "blocks": len(cons.blocks) if cons else None,
-        "block_bound": 2 * ds.sum_m + 3 * ds.N,
-        "phases": dict(cons.phase_blocks) if cons else None,
-        "width": cons.model.width if cons else None, "width_bound": None,
-        "parameters": cons.model.nonzero_params() if cons else None,
-        "claims_checked": summary["claims_checked"] if summary else None,
-        "per_block": [{"block": b["block"], "phase": b["phase"], "widest": _approx(Fraction(b["widest"])),
-                       "smallest_gap": None if b["smallest_gap"] is None else _approx(Fraction(b["smallest_gap"]))}
-                      for b in summary["per_block"]] if summary else None,
-        "sequences": [{"index": j, "name": p.name, "n": len(p.input), "m": len(p.output),
-                       "verdict": verdict} for j, p in enumerate(ds.pairs)],
-        "reason": None if summary else info,
-        "time_s": {"total": round(time.perf_counter() - t0, 4)},
-    }
-    if summary:
-        from .tikhonov import add_norms
-        add_norms(report, cert)
-    return _finish(args, report, cert if summary else None, {"blocks": report["block_bound"]},
-                   _softmax_report)
-
-
-def _outcome(exc):
-    """(verdict, reason) of a construct-and-check step that raised exc (not
-    Malformed): unknown for proofs_check.Unknown, else failed."""
-    import proofs_check
-    if isinstance(exc, proofs_check.Unknown):
-        return "unknown", str(exc)
-    if isinstance(exc, proofs_check.Rejected):
-        return "failed", str(exc)
-    return "failed", f"internal error: {type(exc).__name__}: {exc}"
-
-
-def _check_causal(ds, args, progress, limits):
-    """Construct on the masked semantics (construction/causal.py) and certify with
-    proofs_check's causal path (exact masked evaluation of every position)."""
-    from . import certificate
-    from .construction import causal
-    import proofs_check
-    t0 = t1 = time.perf_counter()
-    bound, T, c = causal.block_bound(ds)
-    summary, reason, cert, verdict, cons = None, None, None, "failed", None
-    try:
-        cons = causal.build(ds, progress=lambda ph: progress(f"constructing: {ph}"))
-        t1 = time.perf_counter()
-        cert = certificate.build(ds, cons, attention="causal")
-        summary = proofs_check.check(json.loads(certificate.dumps(cert)), limits=limits,
-                                     progress=lambda k, n: progress(f"checking block {k}/{n}"))
-        verdict = "certified"
-    except Exception as exc:  # never certify after an unexpected error
-        if isinstance(exc, proofs_check.Malformed):
-            progress.done()
-            return _bad(f"{args.file}: the certificate is beyond a limit: {exc}")
-        verdict, reason = _outcome(exc)
-    finally:
-        progress.done()
-    t2 = time.perf_counter()
-    sum_n = sum(len(p.input) for p in ds.pairs)
-    report = {
-        "verdict": verdict, "attention": "causal",
-        "dataset": {"file": args.file, "N": ds.N, "d": ds.dim, "sum_n": sum_n, "prefixes": T,
-                    "tokens": c, "field": None},
-        "blocks": len(cert["blocks"]) if cert else None,
-        "block_bound": bound,
-        "reformulation_blocks": 4 * T + 1,
-        "phases": dict(cons.phase_blocks) if cons else None,
-        "classes": cons.classes if cons else None,
-        "width": cons.model.width if cons else None,
-        "width_bound": causal.WIDTH_BOUND,
-        "parameters": summary["parameters"] if summary else None,
-        "claims_checked": summary["claims_checked"] if summary else None,
-        "sequences": [{"index": j, "name": p.name, "n": len(p.input), "verdict": verdict}
-                      for j, p in enumerate(ds.pairs)],
-        "reason": reason,
-        "time_s": {"construct": round(t1 - t0, 4), "check": round(t2 - t1, 4),
-                   "total": round(t2 - t0, 4)},
-    }
-    if summary is not None:
-        from .tikhonov import add_norms
-        add_norms(report, cert)
-    bounds = {"blocks": bound, "width": causal.WIDTH_BOUND}
-    return _finish(args, report, cert if summary is not None else None, bounds, _causal_report)
+            return None, f"--tau {_short_arg(args.tau)} is not a positive rational number"
+    return {"tau": tau, "find_tau0": args.find_tau0, "max_prec": max_prec}, None
 
 
 def _causal_report(r, verbose=False):
@@ -588,12 +438,10 @@ def _causal_report(r, verbose=False):
     return "\n".join(lines)
 
 
-def _finish(args, report, cert, bounds, render):
-    """Write the certificate of a certified run (atomically), print, and give the exit status."""
+def _finish(args, report, cert, render):
+    """Write the certificate (atomically), print, and give the exit status."""
     from . import certificate
     if cert is not None and args.certificate:
-        cert["verdict"] = "certified"
-        cert["bounds"] = bounds
         try:
             certificate.write_atomic(getattr(args, "cert_path", None) or args.certificate,
                                      certificate.dumps(cert))
@@ -605,12 +453,10 @@ def _finish(args, report, cert, bounds, render):
             report["certificate_note"] = (f"exact statements only: the {fc['format']} float claim "
                                           "is not proven and not in it")
     extra = ""
-    if cert is not None and getattr(args, "audit", None) and not args.quiet:
-        from .audit import AuditError, audit_summary
-        try:
-            report["audit"], extra = audit_summary(cert, args.audit)
-        except AuditError as exc:
-            report["audit"], extra = {"error": str(exc)}, f"audit        not run: {exc}"
+    if "audit" in report:
+        from .audit import summary_text
+        a = report["audit"]
+        extra = f"audit        not run: {a['error']}" if "error" in a else summary_text(a)
     if args.json:
         _print(json.dumps(report, indent=1))
     elif not args.quiet:
@@ -646,46 +492,8 @@ def _softmax_report(r, verbose=False):
     return _report_tail(r, lines, " for the softmax transformer at this tau", verbose)
 
 
-def _margins(cons):
-    from fractions import Fraction
-    from .numbers import lower_bound, upper_bound
-    eps = [c["eps"] for b in cons.blocks for c in b.claims if c["kind"] == "hat"]
-    big, bits = Fraction(0), 0
-    bn, bd = 0, 1                    # the largest |rational parameter| so far, bn / bd
-    for b in cons.blocks:
-        for p in b.ff.params() + b.sa.params():
-            if type(p) is Fraction:      # integers only: no Fraction built per parameter
-                n, d = abs(p.numerator), p.denominator
-                if n * bd > bn * d:
-                    bn, bd = n, d
-                bits = max(bits, n.bit_length(), d.bit_length())
-            else:
-                big = max(big, abs(lower_bound(p)), abs(upper_bound(p)))
-                bits = max(bits, _bits(p))
-    big = max(big, Fraction(bn, bd))
-    return {"smallest_tube_eps": str(min(eps)) if eps else None,
-            "largest_abs_parameter": _approx(big), "max_parameter_bits": bits}
-
-
 def _short_arg(text):
     return repr(text) if len(text) <= 40 else repr(text[:20] + "..." + text[-10:])
-
-
-def _approx(q):
-    """A short decimal reading of a rational for the report (display only)."""
-    try:
-        f = float(q)
-    except OverflowError:
-        f = None
-    if f is None or (f == 0 and q != 0):     # beyond the float range either way
-        return f"~2^{q.numerator.bit_length() - q.denominator.bit_length()}"
-    return f"{f:.4g}"
-
-
-def _bits(p):
-    from .numbers import Alg
-    cs = p.c if isinstance(p, Alg) else (p,)
-    return max(max(abs(c.numerator).bit_length(), c.denominator.bit_length()) for c in cs)
 
 
 def _text_report(r, verbose=False):
@@ -782,7 +590,8 @@ def cmd_verify(args):
         cert = pcr.load(args.cert, limits)
         verdict, result = pcr.run(cert, limits, progress=progress.block,
                                   jobs=args.jobs or (session.threads if session else 1),
-                                  run_shards=session.run_shards if session else None)
+                                  run_shards=session.run_shards if session else None,
+                                  reference=args.reference)
         progress.done()
     except pcr.Malformed as exc:
         verdict, result = "malformed", {"verdict": "malformed", "reason": str(exc)}
