@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 _API = {name: "api" for name in (
     "load", "dataset_from", "build", "certify", "check", "evaluate", "load_certificate",
     "save_certificate", "as_text", "Model", "Result", "Enclosure", "Dataset", "DatasetError",
-    "CertificateError", "InputError")}
+    "CertificateError", "InputError", "ExactseqError")}
 _API.update({"parameter_norms": "tikhonov", "tikhonov_bound": "tikhonov", "figure": "pictures"})
 
 __all__ = sorted(_API)

@@ -50,7 +50,7 @@ from .certificate import phase_of
 from .numbers import rational
 from .enclosures import Enclosure
 
-__all__ = ["load", "dataset_from", "build", "certify", "check", "evaluate", "load_certificate",
+__all__ = ["ExactseqError", "load", "dataset_from", "build", "certify", "check", "evaluate", "load_certificate",
            "save_certificate", "as_text", "Model", "Result", "Enclosure", "Dataset",
            "DatasetError", "CertificateError", "InputError"]
 
@@ -59,12 +59,7 @@ WIDTH_BOUND = 4
 VERDICT = {"verified": "certified", "rejected": "failed", "unknown": "unknown"}
 
 
-class CertificateError(ValueError):
-    """A certificate that cannot be read or is not of the documented form (one line)."""
-
-
-class InputError(ValueError):
-    """Tokens given to a model that it cannot take (one line naming the token)."""
+from .errors import CertificateError, ExactseqError, InputError  # noqa: E402  (re-exported)
 
 
 # ------------------------------------------------------------------ datasets

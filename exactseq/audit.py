@@ -42,8 +42,7 @@ DTYPE_NAMES = ("float64", "float32", "bfloat16")
 BITS_FROM = 8
 
 
-class AuditError(ValueError):
-    """A one-line reason the audit cannot be done."""
+from .errors import AuditError  # noqa: E402  (re-exported: audit.AuditError)
 
 
 # ------------------------------------------------------------------ CLI

@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import tempfile
-from fractions import Fraction
 
 from . import __version__
 from .dataset import canonical_hash, canonical_obj
@@ -143,8 +142,7 @@ def write_atomic_with(path, go, suffix=".tmp"):
 
 
 # ------------------------------------------------------------------ loading
-class CertificateError(ValueError):
-    """A certificate that does not have the documented form."""
+from .errors import CertificateError  # noqa: E402  (re-exported: certificate.CertificateError)
 
 
 def load_model(cert):

@@ -40,8 +40,7 @@ TOP_KEYS = ("classes", "dimension", "sequences")
 SEQUENCE_KEYS = ("input", "label", "name", "output", "targets")
 
 
-class DatasetError(ValueError):
-    """Bad input: the message is one line, ready to print."""
+from .errors import DatasetError  # noqa: E402  (re-exported: dataset.DatasetError)
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,12 @@ import logging
 import multiprocessing
 import os
 
+from .errors import MissingExtra
+
 NEEDS_DASK = "exactseq: --scheduler needs dask: pip install 'exactseq[dask]'"
 
 
-class NeedsDask(ImportError):
+class NeedsDask(MissingExtra):
     """dask.distributed is not installed."""
 
 

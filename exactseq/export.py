@@ -32,12 +32,7 @@ NEEDS = {"npz": (("numpy",), "npz export needs numpy: pip install 'exactseq[expo
          "torch": (("numpy", "torch"), "torch export needs torch: pip install 'exactseq[torch]'")}
 
 
-class ExportError(ValueError):
-    """A one-line reason the export cannot be done (``status``: the exit status)."""
-
-    def __init__(self, msg, status=EXIT_BAD):
-        super().__init__(msg)
-        self.status = status
+from .errors import ExportError  # noqa: E402  (re-exported: export.ExportError)
 
 
 def verified_claim(path, limits, dtype):

@@ -40,8 +40,7 @@ __all__ = [
 ]
 
 
-class NumberError(ValueError):
-    """A coordinate that is not an exact real number we can represent."""
+from .errors import NumberError  # noqa: E402  (re-exported: numbers.NumberError)
 
 
 # The text of a JSON number literal with a fraction or exponent:

@@ -44,8 +44,7 @@ REGULARIZERS = ("l2_squared", "l2", "l1", "linf")
 DEFAULT_REGULARIZER = "l2_squared"     # Example 2.2: the squared l2 norm of the parameters
 
 
-class NormError(ValueError):
-    """A certificate whose weights cannot be read (one line)."""
+from .errors import NormError  # noqa: E402  (re-exported: tikhonov.NormError)
 
 
 # ------------------------------------------------------------------ reading numbers

@@ -41,8 +41,7 @@ MAX_DENSE = 1 << 27        # numbers of all dense weights together (1 GiB in flo
 MAX_SCORES = 1 << 26       # n^2 scores of the longest sequence, in a dense attention layer
 
 
-class InputError(ValueError):
-    """A file or certificate that cannot be used; the message is one line."""
+from .errors import InputError  # noqa: E402  (re-exported: weights.InputError)
 
 
 @dataclass

@@ -432,3 +432,23 @@ def test_eval_of_a_5001_digit_input_is_exact(tmp_path, capsys):
     assert main(["eval", cert, str(inputs), "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert any(len(c) > 5000 for tok in r["sequences"][0]["output"] for c in tok)
+
+
+def test_one_error_family():
+    from exactseq import errors
+    from exactseq.audit import AuditError
+    from exactseq.certificate import CertificateError as C2
+    from exactseq.dataset import DatasetError
+    from exactseq.distributed import NeedsDask
+    from exactseq.export import ExportError
+    from exactseq.numbers import NumberError
+    from exactseq.tikhonov import NormError
+    from exactseq.weights import InputError as I2
+    for cls in (AuditError, C2, DatasetError, NeedsDask, ExportError, NumberError, NormError, I2,
+                exactseq.CertificateError, exactseq.InputError):
+        assert issubclass(cls, exactseq.ExactseqError), cls
+    assert exactseq.CertificateError is C2 and exactseq.InputError is I2
+    assert issubclass(DatasetError, ValueError) and issubclass(NeedsDask, ImportError)
+    with pytest.raises(exactseq.ExactseqError):
+        exactseq.load({"sequences": []})
+    assert set(errors.__all__) >= {"ExactseqError", "InputError", "DatasetError", "CertificateError"}
