@@ -130,33 +130,34 @@ def evaluate_sequence(model, X, Y=None, limits=None):
     """A JSON-ready dict: ``output`` (exact text per token, in order), ``output_set``
     (the distinct tokens), and with an expected output Y, ``equal``: True, False,
     or None (a softmax enclosure could not decide)."""
-    from . import api
+    from .enclosures import Enclosure
+    from .exactmodel import as_text, parse_tokens
     n = len(X) if isinstance(X, list) else 0
     tokens = list(X) + (list(Y) if Y else []) if isinstance(X, list) else X
-    pts, cf = api._parse_tokens(tokens, model.dim, model._cf, limits,
-                                softmax=model.attention == "softmax",
-                                label=lambda t: f"input token {t}" if t < n else f"output token {t - n}")
+    pts, cf = parse_tokens(tokens, model.dim, model._cf, limits,
+                           softmax=model.attention == "softmax",
+                           label=lambda t: f"input token {t}" if t < n else f"output token {t - n}")
     xs, ys = pts[:n], pts[n:]
     if model.attention == "softmax":
         from . import enclosures
         from .numbers import to_text
         from .tikhonov import approx
         outs = enclosures.run(model.blocks, model.tau, xs, model.dim)[-1]
-        res = {"output": api.as_text(outs), "exact": all(e.exact for e in outs),
+        res = {"output": as_text(outs), "exact": all(e.exact for e in outs),
                "max_radius": to_text(max(e.radius for e in outs)),
                "max_radius_approx": approx(max(e.radius for e in outs))}
         distinct = list(dict.fromkeys((e.centre, e.radius) for e in outs))
-        res["output_set"] = api.as_text([api.Enclosure(c, r) for c, r in distinct])
+        res["output_set"] = as_text([Enclosure(c, r) for c, r in distinct])
         if Y:
-            res["expected"] = api.as_text(ys)
+            res["expected"] = as_text(ys)
             res["equal"] = _enclosures_equal(outs, ys)
         return res
     outs = model._net.evaluate(xs)
     distinct = list(dict.fromkeys(outs))
-    res = {"output": api.as_text(outs, cf), "output_set": api.as_text(distinct, cf),
+    res = {"output": as_text(outs, cf), "output_set": as_text(distinct, cf),
            "multiplicity": [outs.count(p) for p in distinct]}
     if Y:
-        res["expected"] = api.as_text(ys, cf)
+        res["expected"] = as_text(ys, cf)
         res["equal"] = set(outs) == set(ys)
     return res
 
