@@ -32,12 +32,9 @@ not, 2 bad input, a missing optional library, or bad usage.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
-import sys
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD = 0, 1, 2
 DTYPE_NAMES = ("float64", "float32", "bfloat16")
 BITS_FROM = 8
 
@@ -45,97 +42,51 @@ BITS_FROM = 8
 from .errors import AuditError  # noqa: E402  (re-exported: audit.AuditError)
 
 
-# ------------------------------------------------------------------ CLI
-def add_parser(sub):
-    from proofs_check import limits as lim
-    p = sub.add_parser(
-        "audit", help="compare a float evaluation of a certificate with the exact one",
-        description="Run the certificate's weights in floating point (NumPy, and PyTorch when "
-        "installed) beside the exact evaluation and report, per block, the largest deviation of "
-        "a token from its exact value and whether an FF activation pattern or an attention "
-        "argmax set differs; then the first block where a decision differs, the final "
-        "Hausdorff error per sequence and bits_needed: the smallest mantissa precision found "
-        "by doubling from 8 bits and then bisecting at which a pass rounded to that precision "
-        "makes every decision as the exact one and ends within the tolerance.",
-        epilog="Exit status: 0 the float pass interpolates within the tolerance, 1 it does "
-        "not, 2 bad input, a missing optional library, or bad usage.")
-    p.add_argument("cert", metavar="CERT", help="certificate JSON file")
-    p.add_argument("--dtype", choices=DTYPE_NAMES, default="float64",
-                   help="float format (default float64; bfloat16 is emulated in NumPy by "
-                   "rounding every intermediate float32 result, and native in PyTorch)")
-    p.add_argument("--tol", metavar="T", default=None,
-                   help="largest Hausdorff error that counts as interpolating (default 1e-9 "
-                   "times the largest |coordinate| of the targets, at least 1e-9)")
-    p.add_argument("--max-bits", type=int, default=4096, metavar="N",
-                   help="largest precision the bits_needed search tries (default 4096)")
-    p.add_argument("--no-bits", action="store_true", help="skip the bits_needed search")
-    p.add_argument("--no-torch", action="store_true", help="do not run the PyTorch module")
-    p.add_argument("--plot", metavar="FILE.png",
-                   help="draw the deviation per block (log scale, phases marked; needs matplotlib)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing; the exit status tells")
-    lim.add_arguments(p)
-    return ["audit"]
-
-
-def run(args):
-    from .cli import _print
-    try:
-        result = _cli(args)
-    except AuditError as exc:
-        print(f"exactseq: error: {exc}", file=sys.stderr)
-        return EXIT_BAD
-    if args.json:
-        _print(json.dumps(result, indent=1))
-    elif not args.quiet:
-        _print(text(result))
-    return EXIT_OK if result["interpolates"] else EXIT_FAILED
-
-
-
-def _cli(args):
-    from proofs_check import limits as lim
+def audit_file(cert, dtype="float64", tol=None, max_bits=4096, bits=True, use_torch=True, plot_to=None,
+               limits=None, progress=None):
+    """The ``audit --json`` object for a certificate file: ``tol`` (text or number,
+    default 1e-9 max(1, |target|)), the bits_needed search up to ``max_bits``
+    unless ``bits`` is False, the PyTorch pass when installed and ``use_torch``,
+    and the deviation plot written to ``plot_to``.  AuditError (one line) otherwise."""
+    from proofs_check.limits import DEFAULT
     from . import weights as wt
-    from .export import ExportError, out_path
-    try:
-        limits = lim.from_args(args)
-    except lim.LimitError as exc:
-        raise AuditError(str(exc)) from None
-    tol = None
-    if args.tol is not None:
+    from .errors import ExportError
+    from .export import out_path
+    limits = limits or DEFAULT
+    if tol is not None:
+        text_tol = tol
         try:
-            tol = float(args.tol)
-        except ValueError:
+            tol = float(tol)
+        except (TypeError, ValueError):
             tol = math.nan
         if not (math.isfinite(tol) and tol >= 0):
-            raise AuditError(f"--tol {args.tol!r} is not a non-negative number")
-    if args.max_bits < BITS_FROM:
+            raise AuditError(f"--tol {text_tol!r} is not a non-negative number")
+    if max_bits < BITS_FROM:
         raise AuditError(f"--max-bits must be at least {BITS_FROM}")
     _require_numpy()
     plot_path = None
-    if args.plot:
+    if plot_to:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
             raise AuditError("--plot needs matplotlib: pip install 'exactseq[plot]'") from None
         try:
-            plot_path = out_path(args.plot, args.cert, "a plot")
+            plot_path = out_path(plot_to, cert, "a plot")
         except ExportError as exc:
             raise AuditError(str(exc)) from None
     try:
-        model = wt.load(args.cert, limits)
+        model = wt.load(cert, limits)
     except wt.InputError as exc:
         raise AuditError(str(exc)) from None
-    result = _guarded(lambda: audit(model, args.dtype, tol, bits=not args.no_bits,
-                                    max_bits=args.max_bits, use_torch=not args.no_torch,
-                                    progress=_Progress(not (args.json or args.quiet))), args.cert)
-    result["certificate"] = args.cert
+    result = _guarded(lambda: audit(model, dtype, tol, bits=bits, max_bits=max_bits, use_torch=use_torch,
+                                    progress=progress), cert)
+    result["certificate"] = cert
     if plot_path:
         try:
-            plot(result, plot_path, os.path.basename(args.cert))
+            plot(result, plot_path, os.path.basename(cert))
         except OSError as exc:
-            raise AuditError(f"{args.plot}: cannot write: {exc.strerror or exc}") from None
-        result["plot"] = args.plot
+            raise AuditError(f"{plot_to}: cannot write: {exc.strerror or exc}") from None
+        result["plot"] = plot_to
     return result
 
 
@@ -154,27 +105,6 @@ def _require_numpy():
         import numpy  # noqa: F401
     except ImportError:
         raise AuditError("audit needs numpy: pip install 'exactseq[export]'") from None
-
-
-class _Progress:
-    """A one-line progress indicator on stderr, only on a terminal, at most 5 a second."""
-
-    def __init__(self, enabled):
-        self.enabled = enabled and sys.stderr.isatty()
-        self.shown, self.last = False, 0.0
-
-    def __call__(self, msg):
-        import time
-        now = time.monotonic()
-        if self.enabled and now - self.last >= 0.2:
-            self.shown, self.last = True, now
-            sys.stderr.write("\r\x1b[K" + msg)
-            sys.stderr.flush()
-
-    def done(self):
-        if self.shown:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
 
 
 def audit_summary(cert_obj, dtype="float64", tol=None, limits=None, bits=True, use_torch=True):

@@ -1,7 +1,6 @@
 """``exactseq eval CERT INPUT.json``: a certified model's exact outputs on new inputs."""
 from __future__ import annotations
 
-import sys
 
 HELP = """\
 INPUT.json has the dataset layout, outputs optional:
@@ -28,22 +27,7 @@ Exit status: 0 done (every given output equal), 1 a given output differs,
 """
 
 
-def add_parser(sub):
-    import argparse
-    from proofs_check import limits as lim
-    p = sub.add_parser("eval", help="exact outputs of a certified model on new inputs",
-                       description="Evaluate the transformer of a certificate on the input "
-                       "sequences of INPUT.json, exactly.", epilog=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("cert", metavar="CERT", help="certificate JSON file")
-    p.add_argument("input", metavar="INPUT", help="JSON file with the input sequences")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing; the exit status tells")
-    lim.add_arguments(p)
-    return ["eval"]
-
-
-def _read_inputs(path, limits):
+def read_inputs(path, limits):
     """The list of sequence objects of INPUT.json; ValueError (one line) otherwise."""
     import os
     from proofs_check.limits import LimitError, read_json
@@ -85,45 +69,40 @@ def _read_inputs(path, limits):
     return seqs, warnings
 
 
-def run(args):
-    import json
-    from proofs_check import limits as lim
-    from . import api
-    from .cli import EXIT_FAILED, EXIT_OK, EXIT_UNKNOWN, _bad, _print
-    limits = lim.from_args(args)
+def evaluate_file(cert, inputs, limits=None):
+    """(the ``eval --json`` object, warnings) for a certificate file and an
+    inputs file; CertificateError or InputError (one line) otherwise.  The
+    object's ``all_equal`` is True, False, or None (no output given, or a
+    softmax enclosure undecided)."""
+    from proofs_check.limits import DEFAULT
+    from .errors import CertificateError, InputError
+    from .exactmodel import Model, load_certificate
+    limits = limits or DEFAULT
     try:
-        model = api.Model(api.load_certificate(args.cert, limits))
-    except api.CertificateError as exc:
+        model = Model(load_certificate(cert, limits))
+    except CertificateError as exc:
         msg = str(exc)
-        return _bad(msg if msg.startswith(args.cert) else f"{args.cert}: {msg}")
+        raise CertificateError(msg if msg.startswith(cert) else f"{cert}: {msg}") from None
     try:
-        seqs, warnings = _read_inputs(args.input, limits)
+        seqs, warnings = read_inputs(inputs, limits)
     except ValueError as exc:
-        return _bad(str(exc))
-    for w in warnings:
-        print(f"exactseq: warning: {w}", file=sys.stderr)
+        raise InputError(str(exc)) from None
     results = []
     for j, (where, s) in enumerate(seqs):
         try:
             res = evaluate_sequence(model, s["input"], s.get("output"), limits)
-        except api.InputError as exc:
-            return _bad(f"{where}: {exc}")
-        res = {"index": j, "name": s.get("name"), **res}
-        results.append(res)
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+        results.append({"index": j, "name": s.get("name"), **res})
     given = [r["equal"] for r in results if "equal" in r]
-    status = EXIT_FAILED if False in given else EXIT_UNKNOWN if None in given else EXIT_OK
-    out = {"certificate": args.cert, "attention": model.attention,
+    out = {"certificate": cert, "attention": model.attention,
            "tau": None if model.tau is None else str(model.tau), "d": model.dim,
            "blocks": len(model.blocks), "sequences": results,
            "all_equal": None if not given else (False if False in given else None if None in given
                                                 else True)}
     if model._cf is not None and model._cf.uses_theta():
         out["theta"] = model._cf.theta()
-    if args.json:
-        _print(json.dumps(out, indent=1))
-    elif not args.quiet:
-        _print(_text(out))
-    return status
+    return out, warnings
 
 
 def evaluate_sequence(model, X, Y=None, limits=None):
@@ -176,7 +155,7 @@ def _tok(t):
     return "(" + ", ".join(t) + ")"
 
 
-def _text(o):
+def text(o):
     tau = f", tau = {o['tau']}" if o["tau"] else ""
     lines = [f"exactseq eval: {o['certificate']} ({o['attention']}{tau}, d = {o['d']}, "
              f"{o['blocks']} blocks): {len(o['sequences'])} sequences"

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
-EXIT_OK, EXIT_BAD = 0, 2
+
 FORMATS = ("npz", "safetensors", "torch")
 EXTENSIONS = {".npz": "npz", ".safetensors": "safetensors", ".pt": "torch", ".pth": "torch"}
 STRING_KEYS = ("format", "attention", "tau_exact", "certificate_sha256", "dataset_sha256",
@@ -60,60 +59,8 @@ def verified_claim(path, limits, dtype):
     return entry, None
 
 
-# ------------------------------------------------------------------ CLI
-def add_parser(sub):
-    from proofs_check import limits as lim
-    p = sub.add_parser(
-        "export", help="write a certificate's weights (npz, safetensors or torch)",
-        description="Write the weights of certificate CERT to OUT under the names "
-        "blocks.{k}.ff.eta, .ff.U, .ff.b, .ff.W, .sa.rho, .sa.A, .sa.V (k = 0, 1, ...; matrices "
-        "dense), each float the correctly rounded value of its exact number, with metadata "
-        "(attention, tau, the certificate's SHA-256, the format version).",
-        epilog="The certificate is verified first (proofs_check), unless --no-verify; the "
-        "report says whether a proven float claim covers DTYPE, and warns when none does. "
-        "Exit status: 0 written, 1 the certificate is rejected, 2 bad input, a malformed "
-        "certificate, a missing optional library, or bad usage, 3 the check is undecided "
-        "(nothing written unless 0).")
-    p.add_argument("cert", metavar="CERT", help="certificate JSON file")
-    p.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write (atomically)")
-    p.add_argument("--format", choices=FORMATS, default=None,
-                   help="npz (numpy), safetensors, or torch (torch.save of a state_dict for "
-                   "exactseq.torch.ExactTransformer); default: from OUT's extension "
-                   "(.npz, .safetensors, .pt, .pth)")
-    p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                   help="float format of the weights (default float64)")
-    p.add_argument("--no-verify", action="store_true",
-                   help="write without checking the certificate first (nothing is then said about "
-                   "its float claim)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing; the exit status tells")
-    lim.add_arguments(p)
-    return ["export"]
-
-
-def run(args):
-    from .cli import _print
-    try:
-        report = export(args)
-    except ExportError as exc:
-        print(f"exactseq: error: {exc}", file=sys.stderr)
-        return exc.status
-    if report.get("warning") and not args.quiet and not args.json:
-        print(f"exactseq: warning: {report['warning']}", file=sys.stderr)
-    if args.json:
-        _print(json.dumps(report, indent=1))
-    elif not args.quiet:
-        _print(_line(report))
-    return EXIT_OK
-
-
-def _bad(msg):
-    print(f"exactseq: error: {msg}", file=sys.stderr)
-    return EXIT_BAD
-
-
-
-def _line(r):
+def text(r):
+    """The one-line text report of an export."""
     text = (f"wrote {r['file']}: {r['format']}, {r['dtype']}, {r['blocks']} blocks, "
             f"{r['tensors']} tensors, {r['numbers']} numbers ({r['attention']}"
             + (f", tau = {r['tau_exact']}" if r["tau_exact"] else "") + ")")
@@ -159,42 +106,42 @@ def out_path(path, source=None, what="weights"):
     return real
 
 
-def export(args):
-    from proofs_check import limits as lim
+def export_file(cert, output, fmt=None, dtype="float64", limits=None, verify=True):
+    """Write the weights of the certificate file ``cert`` to ``output`` (atomically) as
+    ``fmt`` ("npz", "safetensors", "torch"; default: from the extension) in ``dtype``,
+    verifying the certificate first unless ``verify`` is False.  Returns the ``export
+    --json`` object; ExportError (one line, with its exit status) otherwise."""
+    from proofs_check.limits import DEFAULT
     from . import weights as wt
-    try:
-        limits = lim.from_args(args)
-    except lim.LimitError as exc:
-        raise ExportError(str(exc)) from None
-    fmt = args.format or EXTENSIONS.get(os.path.splitext(args.output)[1].lower())
+    limits = limits or DEFAULT
+    fmt = fmt or EXTENSIONS.get(os.path.splitext(output)[1].lower())
     if fmt is None:
-        raise ExportError(f"{args.output}: cannot tell the format from the extension: "
+        raise ExportError(f"{output}: cannot tell the format from the extension: "
                           "give --format npz, safetensors or torch")
     require(fmt)
-    real = out_path(args.output, args.cert)
-    claim, warning = (None, None) if getattr(args, "no_verify", False) else \
-        verified_claim(args.cert, limits, args.dtype)
+    real = out_path(output, cert)
+    claim, warning = verified_claim(cert, limits, dtype) if verify else (None, None)
     try:
-        model = wt.load(args.cert, limits)
+        model = wt.load(cert, limits)
     except wt.InputError as exc:
         raise ExportError(str(exc)) from None
     from proofs_check.numbers import Malformed, Rejected, Unknown
-    rounder = wt.Rounder(args.dtype)
+    rounder = wt.Rounder(dtype)
     try:
-        arrays = state_dict(model, args.dtype, rounder)
+        arrays = state_dict(model, dtype, rounder)
     except (Malformed, Rejected, Unknown) as exc:
-        raise ExportError(f"{args.cert}: malformed certificate: {exc}") from None
-    md = metadata(model, args.dtype)
+        raise ExportError(f"{cert}: malformed certificate: {exc}") from None
+    md = metadata(model, dtype)
     try:
-        write(real, fmt, arrays, md, args.dtype)
+        write(real, fmt, arrays, md, dtype)
     except OSError as exc:
-        raise ExportError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
-    return {"file": args.output, "format": fmt, "dtype": args.dtype, "blocks": len(model.blocks),
+        raise ExportError(f"{output}: cannot write: {exc.strerror or exc}") from None
+    return {"file": output, "format": fmt, "dtype": dtype, "blocks": len(model.blocks),
             "tensors": len(arrays), "numbers": int(sum(a.size for a in arrays.values())),
             "overflow": rounder.overflow, "underflow": rounder.underflow,
             "attention": model.attention, "tau": md["tau"], "tau_exact": md["tau_exact"],
-            "certificate": args.cert, "certificate_sha256": model.sha256,
-            "verified": not getattr(args, "no_verify", False), "float_claim": claim, "warning": warning}
+            "certificate": cert, "certificate_sha256": model.sha256,
+            "verified": bool(verify), "float_claim": claim, "warning": warning}
 
 
 # ------------------------------------------------------------------ the contents

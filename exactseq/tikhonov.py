@@ -38,7 +38,7 @@ import sys
 from fractions import Fraction
 
 __all__ = ["parameter_norms", "tikhonov_bound", "REGULARIZERS", "DEFAULT_REGULARIZER",
-           "NormError", "sqrt_upper", "add_norms", "add_parser", "run"]
+           "NormError", "sqrt_upper", "add_norms", "bound_for_file", "text"]
 
 REGULARIZERS = ("l2_squared", "l2", "l1", "linf")
 DEFAULT_REGULARIZER = "l2_squared"     # Example 2.2: the squared l2 norm of the parameters
@@ -461,58 +461,36 @@ input or usage, 3 the checker could not decide.
 """
 
 
-def add_parser(sub):
-    from proofs_check import limits as lim
-    import argparse
-    p = sub.add_parser("tikhonov", help="certified bound on the Tikhonov-regularised training minimum",
-                       description="The certified upper bound eps * R(theta*) on "
-                       "min_theta L(theta) + eps R(theta) (Proposition 2.1).",
-                       epilog=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("cert", metavar="CERT", help="certificate JSON file")
-    p.add_argument("--eps", required=True, metavar="E",
-                   help="regularisation parameter, exact (e.g. 1/1000 or 1e-3)")
-    p.add_argument("--regularizer", choices=REGULARIZERS, default=DEFAULT_REGULARIZER,
-                   help="R: l2_squared (default, as in the paper's Example 2.2), l2, l1 or linf")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing; the exit status tells")
-    lim.add_arguments(p)
-    return ["tikhonov"]
-
-
-def run(args):
-    import json
-    from proofs_check import limits as lim
+def bound_for_file(cert, eps, regularizer=DEFAULT_REGULARIZER, limits=None):
+    """The ``tikhonov --json`` object for a certificate file: the checker's verdict,
+    and for a verified certificate the certified bound (:func:`tikhonov_bound`).
+    ``eps`` is exact text or a number.  CertificateError, NormError or ValueError
+    (one line) otherwise."""
     from proofs_check import report as pcr
-    from . import api
-    from .cli import STATUS, _bad, _print
-    limits = lim.from_args(args)
+    from proofs_check.limits import DEFAULT
+    from .errors import CertificateError
+    from .exactmodel import load_certificate
+    limits = limits or DEFAULT
+    eps = parse_eps(eps) if isinstance(eps, str) else eps
     try:
-        eps = parse_eps(args.eps)
-    except ValueError as exc:
-        return _bad(str(exc))
-    try:
-        cert = api.load_certificate(args.cert, limits)
-    except api.CertificateError as exc:
-        return _bad(f"{args.cert}: malformed: {str(exc).removeprefix(args.cert + ': ')}")
-    verdict, result = pcr.run(cert, limits)
+        obj = load_certificate(cert, limits)
+    except CertificateError as exc:
+        raise CertificateError(f"{cert}: malformed: {str(exc).removeprefix(cert + ': ')}") from None
+    verdict, result = pcr.run(obj, limits)
     if verdict == "malformed":
-        return _bad(f"{args.cert}: malformed: {result['reason']}")
-    out = {"certificate": args.cert, "verdict": verdict, "attention": result.get("attention")}
+        raise CertificateError(f"{cert}: malformed: {result['reason']}")
+    out = {"certificate": cert, "verdict": verdict, "attention": result.get("attention")}
     if verdict != "verified":
         out["reason"] = result["reason"]
-    else:
-        try:
-            out.update(tikhonov_bound(cert, eps, args.regularizer))
-        except NormError as exc:
-            return _bad(f"{args.cert}: {exc}")
-    if args.json:
-        _print(json.dumps(out, indent=1))
-    elif not args.quiet:
-        _print(_text_out(out))
-    return STATUS[verdict]
+        return out
+    try:
+        out.update(tikhonov_bound(obj, eps, regularizer))
+    except NormError as exc:
+        raise NormError(f"{cert}: {exc}") from None
+    return out
 
 
-def _text_out(o):
+def text(o):
     if o["verdict"] != "verified":
         return f"{o['verdict'].upper()}: {o['reason']}; no bound"
     R = {"l2_squared": "||theta*||_2^2", "l2": "||theta*||_2", "l1": "||theta*||_1",

@@ -257,7 +257,31 @@ def test_check_every_mode_and_status(tmp_path, capsys):
     for extra in ([], ["--json"], ["--quiet"]):
         assert main(["check", str(bad), *extra]) == 2
         out, err = capsys.readouterr()
-        assert out == "" and err.startswith(f"exactseq: error: {bad}: sequence 0")
+        assert err.startswith(f"exactseq: error: {bad}: sequence 0") and err.count("\n") == 1
+        if extra == ["--json"]:       # one JSON object on stdout for every outcome, errors too
+            assert json.loads(out) == {"verdict": "error", "exit_status": 2, "reason":
+                                       f"{bad}: sequence 0: output has 2 tokens but input only 1"}
+        else:
+            assert out == ""
+
+
+@pytest.mark.parametrize("argv", [
+    ["check", "/nonexistent/d.json"], ["verify", "/nonexistent/c.json"],
+    ["eval", "/nonexistent/c.json", "/nonexistent/i.json"], ["tikhonov", "/nonexistent/c.json", "--eps", "1"],
+    ["export", "/nonexistent/c.json", "-o", "/tmp/x.npz"], ["audit", "/nonexistent/c.json"],
+    ["check", FIG5, "--bogus"],
+    ["fuzz", "nosuchtarget"],
+])
+def test_every_json_command_prints_one_object_on_errors(capsys, argv):
+    """(verify's object is proofs_check's: its verdict "malformed" says the status.)"""
+    try:
+        status = main([*argv, "--json"])
+    except SystemExit as e:          # a usage error
+        status = e.code
+    out, err = capsys.readouterr()
+    obj = json.loads(out)
+    assert status == obj.get("exit_status", 2) == 2 and obj["verdict"] in ("error", "malformed")
+    assert obj["reason"] and err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_certificate_never_overwrites_the_dataset(tmp_path, capsys):

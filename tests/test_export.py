@@ -413,6 +413,8 @@ def test_export_of_an_unknown_claim_is_exit_3(tmp_path, capsys):
     cert.write_text(json.dumps(c))
     assert main(["export", str(cert), "-o", str(tmp_path / "w.npz"), "--json"]) == 3
     out, err = capsys.readouterr()
-    assert out == "" and err.startswith(f"exactseq: error: {cert}: not exported: the certificate is "
-                                        "unknown: float claim: the proven error bound")
+    assert err.startswith(f"exactseq: error: {cert}: not exported: the certificate is "
+                          "unknown: float claim: the proven error bound")
+    assert json.loads(out) == {"verdict": "unknown", "reason": err[len("exactseq: error: "):].rstrip("\n"),
+                               "exit_status": 3}
     assert not (tmp_path / "w.npz").exists()
