@@ -520,9 +520,24 @@ def _certify(ds):
     return True
 
 
+class FloatClaim(Target):
+    name, lemma = "float-claim", "float claim"
+    preconditions = ("verified", "ordinary")
+    doc = ("every float pass of a verified float claim's weights agrees with the claim "
+           "(exactseq/falsify.py; ordinary: a kind not aimed at a known weak point)")
+
+    def generate(self, rng):
+        from .falsify import fuzz_case
+        return fuzz_case(rng)
+
+    def run(self, case):
+        from .falsify import fuzz_run
+        return fuzz_run(case)
+
+
 TARGETS = {t.name: t for t in (Pipeline(), RankOne(), FullClustering(), NoClustering(),
                                PartialClustering(), ExtremeLeader(), ExposingDirection(), Hat(),
-                               Separation())}
+                               Separation(), FloatClaim())}
 
 
 # --------------------------------------------------------------- shrinking
