@@ -21,12 +21,13 @@ def moment(t, d):
 
 def injective_direction(points, d, avoid_zero=False):
     """A simple rational v with <v, .> injective on the given distinct points."""
+    from .vector import float_rows, injective
     points = list(set(points))
+    F = float_rows(points, d) if len(points) >= 8 else None
     for t in range(1, 10_000):
         v = moment(t, d)
-        projs = [dot(v, p) for p in points]
-        if len(set(projs)) == len(points):
-            return v, dict(zip(points, projs))
+        if injective(v, points, F):
+            return v, {p: dot(v, p) for p in points}
     raise ConstructionError("no injective direction found")
 
 
@@ -80,7 +81,8 @@ class Projections:
         self.count = {}
         for s in values:
             self.count[s] = self.count.get(s, 0) + 1
-        self.sorted = sorted(self.count)
+        from .vector import sort_exact
+        self.sorted = sort_exact(list(self.count))
 
     def gap(self, s0):
         i = bisect_left(self.sorted, s0)

@@ -55,10 +55,13 @@ from __future__ import annotations
 
 import math
 import random
+
+import numpy as np
 from fractions import Fraction
 
 from ..model import FF, Block, identity_sa
-from ..numbers import Point, dot, lower_bound, sign, upper_bound
+from ..numbers import Point, dot, intform, lower_bound, sign, translate_key, upper_bound
+from . import vector
 from .common import ONE, ConstructionError, Projections, hat_claim
 
 FORMATS = ("float64", "float32")
@@ -118,7 +121,16 @@ def _abs(x):
 
 
 def _max_abs(points):
-    return max((upper_bound(_abs(c)) for x in points for c in x), default=Fraction(0))
+    """max |coordinate| over the points (a rational upper bound for algebraic ones)."""
+    best_n, best_d = 0, 1
+    for x in points:
+        if not all(type(c) is Fraction for c in x):
+            return max((upper_bound(_abs(c)) for x in points for c in x), default=Fraction(0))
+        den, nums = intform(x)
+        big = max(map(abs, nums))
+        if big * best_d > best_n * den:      # big / den > best_n / best_d
+            best_n, best_d = big, den
+    return Fraction(best_n, best_d)
 
 
 def _small_int(rng, d, lo, hi):
@@ -155,6 +167,11 @@ def affine_block(phase, d, eta, shift=None):
 
 
 def _affine(x, eta, shift):
+    """eta x + shift, exactly (rational points through their integer forms)."""
+    if type(eta) is Fraction and all(type(c) is Fraction for c in x) and all(type(c) is Fraction for c in shift):
+        den, nums = intform(x)
+        return Point.from_key(translate_key((den * eta.denominator, tuple(eta.numerator * n for n in nums)),
+                                            intform(shift)))
     return Point(eta * xi + si for xi, si in zip(x, shift))
 
 
@@ -169,8 +186,27 @@ class SeparationChoices:
 
     # relative gap of the top of <a, .> in every sequence, in floats (ranking only)
     def _quality(self, a, seqs, target, p):
+        """min over sequences of (top - second) / (|a|_1 M) of the float values
+        sum_i a_i x_i (summed in coordinate order), the top being the last of the
+        values sorted with ties by position; -1 when the top of sequence target is not p."""
         fa = [float(c) for c in a]
         scale = _l1(fa) or 1.0
+        if self.F is None:
+            return self._quality_loop(fa, scale, seqs, target, p)
+        tok = self.tokens
+        fv = vector.sequential(self.F, fa)
+        order = np.lexsort((fv, tok.group))           # by sequence, then value, then position
+        ends = tok.starts + self.lengths - 1
+        top = order[ends]
+        if target is not None and tok.points[top[target]] != p:
+            return -1.0
+        many = self.lengths > 1
+        if not many.any():
+            return math.inf
+        gaps = fv[top[many]] - fv[order[ends[many] - 1]]
+        return float(np.min(gaps / (scale * self.M)))
+
+    def _quality_loop(self, fa, scale, seqs, target, p):
         worst = math.inf
         for j, X in enumerate(seqs):
             vals = sorted((sum(x * y for x, y in zip(fa, self._fl(pt))), k) for k, pt in enumerate(X))
@@ -188,7 +224,14 @@ class SeparationChoices:
 
     def _start(self, seqs):
         self.cache = {}
-        self.M = max(1e-300, float(_max_abs([x for X in seqs for x in X])))
+        d = len(seqs[0][0])
+        self.tokens = vector.Tokens(seqs, d)
+        self.F = self.tokens.F
+        self.lengths = np.array([len(X) for X in seqs], dtype=np.intp)
+        if self.F is not None:     # the float of the exact max |coordinate| (rounding is monotone)
+            self.M = max(1e-300, float(np.abs(self.F).max()) if self.F.size else 0.0)
+        else:
+            self.M = max(1e-300, float(_max_abs([x for X in seqs for x in X])))
 
     def exposing(self, p, X, d):
         """A small-integer direction with p the unique maximiser over X, or None."""
@@ -223,40 +266,41 @@ class SeparationChoices:
         return self.sep._perturb(a, seqs, target, p, d)
 
     def _check(self, a, seqs, target, p):
-        leaders = []
-        for j, X in enumerate(seqs):
-            L = self.sep._unique_max(a, X)
-            if L is None or (j == target and L != p):
-                return None
-            leaders.append(L)
+        leaders = vector.unique_maxima(a, self.tokens)
+        if any(L is None for L in leaders) or (target is not None and leaders[target] != p):
+            return None
         return leaders
 
     def hat_direction(self, points, d, p):
         """(v, projections) with <v, .> taking at p a value no other point takes, the
         largest gap at p relative to |v|_1 among small-integer candidates."""
-        points = list(points)
+        others = [q for q in points if q != p]
         self.cache = {}
         fp = self._fl(p)
+        F = vector.float_rows(others, d) if others else None
         best, best_q = None, -1.0
         cands = [tuple(Fraction(1 if i == j else 0) for i in range(d)) for j in range(d)]
         cands += [_small_int(self.rng, d, -8, 8) for _ in range(SEP_CANDIDATES)]
         for v in cands:
             fv = [float(c) for c in v]
             s0 = sum(x * y for x, y in zip(fv, fp))
-            gap = min((abs(sum(x * y for x, y in zip(fv, self._fl(q))) - s0) for q in points if q != p),
-                      default=1.0)
+            if not others:
+                gap = 1.0
+            elif F is not None:       # the same sums, in the same order, over every other point
+                gap = float(np.min(np.abs(vector.sequential(F, fv) - s0)))
+            else:
+                gap = min(abs(sum(x * y for x, y in zip(fv, self._fl(q))) - s0) for q in others)
             if gap / _l1(fv) > best_q:
                 best, best_q = v, gap / _l1(fv)
         for v in [best] + cands:
-            proj = {q: dot(v, q) for q in points}
-            if all(proj[q] != proj[p] for q in points if q != p):
-                return Point(v), proj
+            if vector.value_unique_gap(v, others, p, F)[1] is not None:
+                return Point(v), None
         from .common import injective_direction
         return injective_direction(points, d)
 
     def shift(self, a, cur, low):
         """c with min <a, x + c a> at least a quarter of the spread of <a, .> (a dyadic)."""
-        high = max(dot(a, x) for X in cur for x in X)
+        high = vector.extreme(a, [x for X in cur for x in X])
         spread = high - low
         aa = dot(a, a)
         if sign(spread) <= 0:
@@ -337,6 +381,8 @@ def _choose_leaders(seqs, m, fv, fl):
     """For a float direction fv: per sequence the m_j tokens with the widest gap of
     <fv, .> (values shared by two tokens are never chosen), and the smallest of the
     chosen gaps (ranking only).  With fv None, fl maps each token to its exact value."""
+    if fv is not None and getattr(fl, "F", None) is not None:
+        return _choose_leaders_array(seqs, m, fv, fl)
     vals = {}
     for X in seqs:
         for x in X:
@@ -356,12 +402,51 @@ def _choose_leaders(seqs, m, fv, fl):
     return chosen, worst
 
 
+class _FloatTokens(dict):
+    """token -> its float coordinates (a list), and the same as rows of F (flat order)."""
+
+
+def _choose_leaders_array(seqs, m, fv, fl):
+    """_choose_leaders on the float rows fl.F (distinct tokens, flat order), vectorised:
+    the same float values (summed in coordinate order), counts, gaps and ranking
+    (ties in the gap by position in the sequence)."""
+    vals = vector.sequential(fl.F, fv)
+    uniq, inv, cnt = np.unique(vals, return_inverse=True, return_counts=True)
+    if len(uniq) > 1:
+        diff = np.diff(uniq)
+        gaps = np.minimum(np.concatenate(([np.inf], diff)), np.concatenate((diff, [np.inf])))
+    else:
+        gaps = np.array([np.inf])
+    g, c = gaps[inv], cnt[inv]
+    keep = np.flatnonzero(c == 1)
+    grp = fl.group[keep]
+    order = keep[np.lexsort((keep, -g[keep], grp))]   # by sequence, widest gap first, then position
+    have = np.bincount(grp, minlength=len(seqs))
+    if (have < np.asarray(m)).any():
+        return None, -1.0
+    starts = np.concatenate(([0], np.cumsum(have)[:-1]))
+    pts = fl.points
+    chosen, worst = [], math.inf
+    order = order.tolist()
+    for j, (st, mj) in enumerate(zip(starts.tolist(), m)):
+        pick = order[st:st + mj]
+        chosen.append([pts[i] for i in pick])
+        worst = min(worst, float(g[pick[-1]]))
+    return chosen, worst
+
+
 def select_leaders(seqs, outputs, d, share, rng, q):
     """The robust leaders phase on tokens already in the open cube (0, q)^d.
 
     Returns (blocks, new sequences with leaders first, collapse data, direction)."""
     allpts = [x for X in seqs for x in X]
-    fl = {x: [_flt(c) for c in x] for x in allpts}
+    fl = _FloatTokens()
+    fl.F = vector.float_rows(allpts, d) if len(set(allpts)) == len(allpts) else None
+    if fl.F is not None:
+        fl.points = allpts
+        fl.group = np.repeat(np.arange(len(seqs)), [len(X) for X in seqs])
+    else:
+        fl.update((x, [_flt(c) for c in x]) for x in allpts)
     m = [len(Y) for Y in outputs]
     best = None
     for trial in range(LEADER_CANDIDATES):
@@ -398,8 +483,8 @@ def select_leaders(seqs, outputs, d, share, rng, q):
             if len(X) < m[j]:
                 raise ConstructionError(f"sequence {j}: too few tokens with a unique value along v")
             chosen[j] = X[:m[j]]
-    low = min(proj.values())
-    high = max(proj.values())
+    projs = Projections(proj[x] for x in allpts)
+    low, high = projs.sorted[0], projs.sorted[-1]
     spread = high - low if sign(high - low) > 0 else q * _l1(v)
     margin = spread / 4
     sv = sum(v)                         # < 0: the diagonal goes down along v
@@ -458,7 +543,6 @@ def select_leaders(seqs, outputs, d, share, rng, q):
         if not sign(dot(v, y) - (low - margin)) <= 0:
             raise ConstructionError("a leader position is not below the data along v")
     moves.sort(key=lambda mv: mv[0], reverse=True)
-    projs = Projections(proj[x] for x in allpts)
     blocks = []
     for s0, p, y in moves:
         gap = projs.gap(s0)

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 from ..numbers import (Point, dot, translate, floor_of, intform, lower_bound, sign, simplest_in, translate_key,
                        upper_bound)
+from . import vector
 from .common import (ONE, SA, TUBE_HARDMAX, Block, ConstructionError, Mat, hat_ff, hat_claim,
                      injective_direction, moment, shift_ff, tube_eps)
 from ..model import identity_ff
@@ -79,14 +80,8 @@ def separate(seqs, d, tube=TUBE_HARDMAX, choices=None):
 
 
 def _unique_max(a, X):
-    best, arg, tie = None, None, False
-    for x in X:
-        s = dot(a, x)
-        if best is None or sign(s - best) > 0:
-            best, arg, tie = s, x, False
-        elif s == best:
-            tie = True
-    return None if tie else arg
+    """The unique maximiser of <a, .> over X, or None when the maximum is taken twice."""
+    return vector.unique_max(a, X)
 
 
 def _exposing(p, X, d):
@@ -129,9 +124,10 @@ def _block(seqs, d, target, p, tube, choices=None):
             f = (p[0] * 0 + (floor_of(top) + 1),) + tuple(p[1:])   # same scalar kind as p
             while f in allpts:
                 f = (f[0] + 1,) + f[1:]
-            v, proj = ch.hat_direction(allpts | {f}, d, p)
-            s0 = proj[p]
-            gap = min(abs_(proj[q] - s0) for q in allpts if q != p) if len(allpts) > 1 else ONE
+            v = ch.hat_direction(allpts | {f}, d, p)[0]
+            s0, gap = vector.value_unique_gap(v, [q for q in allpts if q != p], p)
+            if gap is None:
+                raise ConstructionError("the hat direction does not single out the moved token")
             eps = tube_eps(gap, tube)
             ff_hat = (v, s0, eps, p, f)
             cur = [[f if x == p else x for x in X] for X in seqs]
@@ -140,7 +136,7 @@ def _block(seqs, d, target, p, tube, choices=None):
         a = ch.direction(d)
     leaders = ch.perturb(a, cur, target, p, d)
     a, leaders = leaders
-    low = min(dot(a, x) for X in cur for x in X)
+    low = vector.extreme(a, [x for X in cur for x in X], largest=False)
     shift = None
     c = ch.shift(a, cur, low)
     if c is not None:
@@ -174,30 +170,30 @@ def _perturb(a, seqs, target, p, d):
     an upper bound of |<b, x - y>| on the sequence), a + delta b keeps every
     strict order of <a, .> and breaks each tie of the top by <b, .>.
     """
+    tokens = vector.Tokens(seqs, d)
+
     def ok(a2):
-        leaders = []
-        for j, X in enumerate(seqs):
-            L = _unique_max(a2, X)
-            if L is None or (j == target and L != p):
-                return None
-            leaders.append(L)
+        leaders = vector.unique_maxima(a2, tokens)
+        if any(L is None for L in leaders) or (target is not None and leaders[target] != p):
+            return None
         return leaders
 
     res = ok(a)
     if res is not None:
         return a, res
-    allpts = {x for X in seqs for x in X}
+    allpts = list({x for X in seqs for x in X})
+    Fall = vector.float_rows(allpts, d)
+    tops = [(lower_bound(vals[-1] - vals[-2]) if len(vals) > 1 else None)
+            for vals in (vector.sort_exact(list({dot(a, x) for x in X})) for X in seqs)]
     for t in range(2, 200):
         b = moment(t, d)
-        if len({dot(b, x) for x in allpts}) != len(allpts):
+        if not vector.injective(b, allpts, Fall):
             continue
         bound = None
-        for X in seqs:
-            vals = sorted({dot(a, x) for x in X})
-            if len(vals) < 2:
+        for gap, big in zip(tops, vector.max_abs(b, tokens)):
+            if gap is None:
                 continue
-            gap = lower_bound(vals[-1] - vals[-2])
-            spread = 2 * max(upper_bound(abs_(dot(b, x))) for x in X) + 1
+            spread = 2 * upper_bound(big) + 1
             bound = gap / spread if bound is None else min(bound, gap / spread)
         delta = simplest_in(bound / 2, bound) if bound is not None else ONE
         a2 = Point(x + delta * y for x, y in zip(a, b))
@@ -221,6 +217,28 @@ def _translated(cur, leaders, lam):
             for j, X in enumerate(cur)]
 
 
+def _translated_keys(keys, shifts, leaders, before_pairs):
+    """The translated integer keys of every sequence, or None as soon as two sequences
+    that may not meet (different leaders, or disjoint before) share a token."""
+    owners = {}
+    new = []
+    for j, (X, sh) in enumerate(zip(keys, shifts)):
+        out = []
+        for k in X:
+            t = translate_key(k, sh)
+            out.append(t)
+            js = owners.get(t)
+            if js is None:
+                owners[t] = j
+                continue
+            for i in (js if type(js) is list else (js,)):
+                if i != j and not (leaders[i] == leaders[j] and (i, j) in before_pairs):
+                    return None
+            owners[t] = (js if type(js) is list else [js]) + [j]
+        new.append(out)
+    return new
+
+
 def _choose_lambda(before, cur, leaders, lambdas=None):
     """lambda such that pairs with distinct leaders end disjoint, the rest keep status.
 
@@ -231,15 +249,16 @@ def _choose_lambda(before, cur, leaders, lambdas=None):
     rational = all(type(c) is Fraction for X in cur for x in X for c in x)
     keys = [[intform(x) for x in X] for X in cur] if rational else None
     for lam, _ in zip((lambdas or _lambdas)(), range(1000)):
-        if rational:
-            shifts = [intform(tuple(lam * li for li in leaders[j])) for j in range(N)]
-            new = [[translate_key(k, shifts[j]) for k in X] for j, X in enumerate(keys)]
-        else:
-            new = _translated(cur, leaders, lam)
-        after = overlapping_pairs(new)
         # equal leaders translate both sequences alike, so their relation is kept;
         # otherwise lambda must avoid the finitely many values that make them meet
-        good = all(leaders[i] == leaders[j] and (i, j) in before_pairs for (i, j) in after)
+        if rational:
+            shifts = [intform(tuple(lam * li for li in leaders[j])) for j in range(N)]
+            new = _translated_keys(keys, shifts, leaders, before_pairs)
+            good = new is not None
+        else:
+            new = _translated(cur, leaders, lam)
+            after = overlapping_pairs(new)
+            good = all(leaders[i] == leaders[j] and (i, j) in before_pairs for (i, j) in after)
         if good and len({frozenset(X) for X in new}) == N:
             if rational:
                 new = [[Point.from_key(k) for k in X] for X in new]
