@@ -1,52 +1,29 @@
-"""The Theorem 1.4 construction, phase by phase in the paper's order.
+"""The constructions, phase by phase in the paper's order (one module per phase).
 
 ``build(dataset)`` returns a :class:`Construction`: the blocks (weights and
 claims with witnesses) and, for comparison, the constructor's own record of
-where every sequence is after each phase.
+where every sequence is after each phase.  It picks the construction:
 
-The paper's separate non-zero shift is not needed here: every separation
-block carries its own shift making <a, x> > 0, so it costs 0 blocks.
+* ``hardmax.py``: the paper's (Theorem 1.4; softmax, Theorem 1.6), its
+  literal parameter choices, with ``max_width`` packing (``packing.py``);
+* ``robust.py``: every free parameter chosen for floating point;
+* ``causal.py``: masked attention, for a dataset with "targets".
+
+The phases: ``separation.py``, ``leaders.py``, ``collapse.py`` (and the
+softmax staircase, ``softmax.py``), ``interpolation.py``; shared pieces in
+``common.py`` and the float-filtered exact decisions in ``vector.py``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from ..model import Transformer
-from .collapse import collapse
-from .common import TUBE_HARDMAX, TUBE_SOFTMAX, ConstructionError
-from .interpolation import interpolate
-from .leaders import select_leaders
-from .packing import DEFAULT_WIDTH, layers
-from .separation import separate
-from .softmax import staircase
+from .common import WIDTH_BOUND, Construction, ConstructionError, block_bound
+from .packing import DEFAULT_WIDTH
 
 PHASES = ("separation", "leaders", "collapse", "interpolation")
 
 
-@dataclass
-class Construction:
-    model: Transformer
-    phase_blocks: dict
-    states: dict = field(default_factory=dict)   # phase -> sequences after it
-    max_width: int = DEFAULT_WIDTH                # the widest FF layer allowed
-    unpacked_blocks: int = None                   # the same moves at one per block
-    saved_by_sharing: int = None                  # blocks saved by shared leaders (classification)
-
-    @property
-    def blocks(self):
-        return self.model.blocks
-
-
-def block_bound(ds):
-    return 2 * ds.sum_m + 2 * ds.N + 1
-
-
-WIDTH_BOUND = 4
-
-
 def build(ds, progress=None, attention="hardmax", max_width=None, share=None, robust=None):
-    """The construction; with attention="softmax" (Theorem 1.6) the hat tubes
-    are narrower and a saturating staircase block follows the collapse.
+    """The construction for ``ds``; with attention="softmax" (Theorem 1.6) the hat
+    tubes are narrower and a saturating staircase block follows the collapse.
 
     ``max_width`` (hardmax, >= 4): the widest FF layer; the hat moves of the
     leaders and interpolation phases are packed several per layer (packing.py).
@@ -65,42 +42,8 @@ def build(ds, progress=None, attention="hardmax", max_width=None, share=None, ro
     if getattr(ds, "causal", False):     # a dataset with "targets": masked attention (causal.py)
         from .causal import build as build_causal
         return build_causal(ds, progress)
-    width = DEFAULT_WIDTH if max_width is None else max_width
-    if width < DEFAULT_WIDTH:
-        raise ValueError(f"max_width must be at least {DEFAULT_WIDTH}, not {width}")
-    d, softmax = ds.dim, attention == "softmax"
-    if share is None:
-        share = getattr(ds, "classes", None) is not None and not softmax
-    tube = TUBE_SOFTMAX if softmax else TUBE_HARDMAX
-    outputs = [list(p.output) for p in ds.pairs]
-    m = [len(Y) for Y in outputs]
-    seqs = [list(p.input) for p in ds.pairs]
-    blocks, counts, states = [], {}, {}
-
-    def record(phase, new_blocks, new_seqs):
-        blocks.extend(new_blocks)
-        counts[phase] = len(new_blocks)
-        states[phase] = [list(X) for X in new_seqs]
-        return new_seqs
-
-    say = progress or (lambda phase: None)
-    say("separation")
-    seqs = record("separation", *separate(seqs, d, tube))
-    say("leaders")
-    lead_blocks, seqs, data = select_leaders(seqs, outputs, d, tube, width, share)
-    seqs = record("leaders", lead_blocks, seqs)
-    say("collapse")
-    col_blocks, seqs = collapse(seqs, data, d, m, counts=not softmax)
-    if softmax:
-        col_blocks.append(staircase(seqs, m, d))
-    seqs = record("collapse", col_blocks, seqs)
-    say("interpolation")
-    record("interpolation", *interpolate(seqs, outputs, d, tube, width))
-    hats = {ph: sum(1 for b in blocks if b.phase == ph for c in b.claims if c["kind"] == "hat")
-            for ph in ("leaders", "interpolation")}
-    unpacked = len(blocks) - counts["leaders"] - counts["interpolation"] + sum(hats.values())
-    saved = layers(ds.sum_m, width) - counts["interpolation"] if share else None
-    return Construction(Transformer(blocks, d), counts, states, width, unpacked, saved)
+    from .hardmax import build as build_hardmax
+    return build_hardmax(ds, progress, attention, max_width, share)
 
 
 __all__ = ["build", "Construction", "ConstructionError", "PHASES", "block_bound",

@@ -383,7 +383,7 @@ def prefix_dataset(ds):
 def prefix_reformulation(ds):
     """The Theorem 1.4 model of ``prefix_dataset(ds)``, with every attention layer
     masked: the model the reformulation proposes for the causal problem."""
-    from . import build as build_unmasked
+    from .hardmax import build as build_unmasked
     cons = build_unmasked(prefix_dataset(ds))
     return masked(cons.model)
 

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from dataclasses import dataclass, field
 from fractions import Fraction
 
-from ..model import FF, SA, Block, Mat, ZERO, identity_sa
+from ..model import FF, SA, Block, Mat, Transformer, ZERO, identity_sa
 from ..numbers import Point, dot, lower_bound, simplest_in
 
 ONE = Fraction(1)
@@ -113,6 +114,28 @@ def hat_block(phase, v, s0, eps, p, y, shift=None):
     return Block(ff, identity_sa(), phase, [hat_claim(v, s0, eps, p, y)])
 
 
-__all__ = ["ConstructionError", "TUBE_HARDMAX", "TUBE_SOFTMAX", "moment", "injective_direction", "tube_eps", "hat_ff",
+# ------------------------------------------------------------------ the result of a construction
+@dataclass
+class Construction:
+    model: Transformer
+    phase_blocks: dict
+    states: dict = field(default_factory=dict)   # phase -> sequences after it
+    max_width: int = 4                            # the widest FF layer allowed
+    unpacked_blocks: int = None                   # the same moves at one per block
+    saved_by_sharing: int = None                  # blocks saved by shared leaders (classification)
+
+    @property
+    def blocks(self):
+        return self.model.blocks
+
+
+def block_bound(ds):
+    return 2 * ds.sum_m + 2 * ds.N + 1
+
+
+WIDTH_BOUND = 4
+
+
+__all__ = ["Construction", "block_bound", "WIDTH_BOUND", "ConstructionError", "TUBE_HARDMAX", "TUBE_SOFTMAX", "moment", "injective_direction", "tube_eps", "hat_ff",
            "shift_ff", "hat_claim", "Projections", "hat_block", "ONE", "FF", "SA",
            "Block", "Mat", "ZERO"]
