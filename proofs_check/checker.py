@@ -645,7 +645,7 @@ def check(cert, progress=None, limits=DEFAULT, jobs=1, run_shards=None, claim_re
     if "float_claim" in cert:     # after the exact outputs are proven: floatclaim.py
         from .floatclaim import check_claim
         try:
-            summary["float_claim"] = check_claim(cert, d, pairs, len(blocks), read)
+            summary["float_claim"] = check_claim(cert, d, pairs, len(blocks), read, limits=limits)
         except (Rejected, Malformed, Unknown) as exc:
             if claim_required:
                 raise

@@ -54,14 +54,28 @@ def envelope(cert):
         raise Malformed("'dataset_sha256' does not match the embedded dataset")
 
 
-def run(cert, limits=DEFAULT, progress=None, jobs=1, run_shards=None, claim_required=True):
+def run(cert, limits=DEFAULT, progress=None, jobs=1, run_shards=None, claim_required=True,
+        reference=False):
     """Check a certificate object: (verdict, result object for --json).  ``jobs``,
     ``run_shards`` and ``claim_required`` as in checker.check (the verdict does not
-    depend on the first two)."""
+    depend on the first two).  With ``reference`` the reference kernel
+    (kernel.py) checks it instead, in one process (``progress``, ``jobs`` and
+    ``run_shards`` do not apply), and the result says "reference": true."""
+    verdict, result = _run(cert, limits, progress, jobs, run_shards, claim_required, reference)
+    if reference:
+        result["reference"] = True
+    return verdict, result
+
+
+def _run(cert, limits, progress, jobs, run_shards, claim_required, reference):
     try:
         envelope(cert)
-        summary = check(cert, progress=progress, limits=limits, jobs=jobs, run_shards=run_shards,
-                        claim_required=claim_required)
+        if reference:
+            from .kernel import check as reference_check
+            summary = reference_check(cert, limits=limits, claim_required=claim_required)
+        else:
+            summary = check(cert, progress=progress, limits=limits, jobs=jobs, run_shards=run_shards,
+                            claim_required=claim_required)
     except Malformed as exc:
         return "malformed", {"verdict": "malformed", "reason": str(exc)}
     except Rejected as exc:
@@ -90,8 +104,17 @@ def line(result):
                                             if result.get("width_bound") else "")
     params = (f", {result['parameters']} non-zero parameters" if "parameters" in result else "")
     fc = result.get("float_claim")
-    floats = (f"; a {fc['format']} pass decides as the exact model and ends within {fc['tolerance']} "
-              f"(proven bound {fc['bound']})" if fc else "")
+    if fc:
+        tol = str(fc["tolerance"])
+        tol = tol if len(tol) <= 40 else f"{tol[:20]}...{tol[-12:]}"
+        rel = fc.get("relative")
+        floats = (f"; a {fc['format']} pass decides as the exact model and ends within {tol}"
+                  + (f" relative, i.e. {tol} max(1, |y|) from each exact output y" if rel else "")
+                  + f" (proven bound {fc['bound']})"
+                  + (f", each output nearer its own target point than any other ({fc['classes']} "
+                     "sequences)" if "classes" in fc else ""))
+    else:
+        floats = ""
     return (f"VERIFIED: {scope}{result['blocks']} blocks (bound {result['block_bound']}){width}"
             f"{params}; every output equals its target exactly{floats}")
 
