@@ -38,6 +38,8 @@ def construct(ds, *, robust=None, paper=False, max_width=None, progress=None):
     {"construction": "float-safe" | "paper", "format": ..., "note": reason or None}."""
     from .construction import ConstructionError, build
     fmt = robust or "float64"
+    if getattr(ds, "causal", False):       # masked attention: one construction (causal.py)
+        return build(ds, progress=progress), {"construction": "causal", "format": fmt, "note": None}
     if paper or max_width is not None:
         why = "asked for with --paper" if paper else "packed layers, --max-width"
         return build(ds, progress=progress, max_width=max_width), \
