@@ -39,9 +39,8 @@ import numpy as np  # noqa: E402
 
 import families  # noqa: E402
 import proofs_check  # noqa: E402
-from exactseq import certificate, floatpass as fp, weights as wt  # noqa: E402
+from exactseq import certificate, floatpass as fp, floatsafe, weights as wt  # noqa: E402
 from exactseq.construction import build  # noqa: E402
-from exactseq.construction import robust as rb  # noqa: E402
 from exactseq.dataset import from_obj, load  # noqa: E402
 
 FRAGILE = {"dimension": 2, "sequences": [
@@ -88,7 +87,7 @@ def row(name, ds, robust, bits, claim=True):
     t0 = time.perf_counter()
     cons = build(ds, robust=robust) if robust else build(ds)
     cert = json.loads(certificate.dumps(certificate.build(ds, cons)))
-    scale = float(rb.target_scale(ds))
+    scale = float(floatsafe.target_scale(ds))
     tol = 1e-9 * scale
     out = {"dataset": name, "construction": robust and f"robust {robust}" or "plain",
            "blocks": len(cert["blocks"])}
@@ -105,7 +104,7 @@ def row(name, ds, robust, bits, claim=True):
         out["bits_needed"] = r["bits_needed"]
     out["claim"] = None
     if robust and claim:
-        cert["float_claim"] = rb.float_claim(ds, robust, cert)
+        cert["float_claim"] = floatsafe.float_claim(ds, robust, cert)
         try:
             s = proofs_check.check(cert)["float_claim"]
             out["claim"] = f"proven, bound {float(Fraction(s['bound_exact'])) / scale:.1e} rel"

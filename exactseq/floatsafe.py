@@ -54,6 +54,37 @@ def construct(ds, *, robust=None, paper=False, max_width=None, progress=None):
              "note": f"the float-safe construction could not be built ({exc})"}
 
 
+def target_scale(ds):
+    """max(1, largest |target coordinate|), a rational upper bound."""
+    from .numbers import sign, upper_bound
+    return max([Fraction(1)] + [upper_bound(c if sign(c) >= 0 else -c)
+                                for p in ds.pairs for y in p.output for c in y])
+
+
+def float_claim(ds, fmt, cert, limits=None, tolerance=None):
+    """The float claim to state for a certificate object of ``ds`` (as
+    ``exactseq check`` does, but on its own): ``tolerance`` when given, else
+    the smallest 2^-k the checker proves for these weights (one run of
+    proofs_check), else (nothing proven) the format's default, 1e-9 for binary64
+    and 2^-10 for binary32, which the checker will then not prove."""
+    import proofs_check
+    if tolerance is not None:
+        tolerance = Fraction(tolerance)
+        if tolerance <= 0:
+            raise ValueError("the tolerance must be positive")
+        return trial_claim(ds, fmt, tolerance)
+    trial = dict(cert, float_claim=trial_claim(ds, fmt))
+    trial.pop("verdict", None)
+    try:
+        proven = proofs_check.check(trial, limits=limits or proofs_check.DEFAULT,
+                                    claim_required=False).get("float_claim")
+    except (proofs_check.Unknown, proofs_check.Rejected, proofs_check.Malformed):
+        proven = None
+    tol = tightest(Fraction(proven["bound_exact"])) if proven else \
+        {"float64": Fraction(1, 10 ** 9), "float32": Fraction(1, 2 ** 10)}[fmt]
+    return trial_claim(ds, fmt, tol)
+
+
 def text(q):
     q = Fraction(q)
     return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
@@ -138,4 +169,4 @@ def line(fc):
     return f"float claim  {fc['format']} ({fc['dtype']}): not proven: {fc.get('reason', 'not checked')}"
 
 
-__all__ = ["FORMATS", "construct", "trial_claim", "settle", "tightest", "line"]
+__all__ = ["FORMATS", "construct", "trial_claim", "settle", "tightest", "line", "float_claim", "target_scale"]

@@ -20,9 +20,16 @@ constructions").  Measured, the float error comes from four places:
 The choices here remove 2, 3 and 4 and confine 1 to tokens whose error does
 not matter:
 
-* a power-of-two scaling (exact in floats) brings every coordinate below 1 in
-  magnitude; the last block scales back (eta = 1/s, again exact);
-* separation (separation.py, through ``SeparationChoices``): small-integer
+* a power-of-two scaling (exact in floats) brings every input coordinate below
+  1 in magnitude, and another every target coordinate; the last block scales
+  back (eta = 1/s_out, again exact).  Scaling the targets on their own keeps the
+  leader positions (fitted to the data and the targets) near the data when the
+  targets are of another size: a move's slope (y - p) / eps, which multiplies
+  every rounding error above its tube, then stays small;
+* separation (separation.py, through ``SeparationChoices``): each sequence is
+  led by a token some direction exposes whenever one exists (no hat move, so no
+  tube as narrow as the data's nearest twins and no far-field error on every
+  token above it), small-integer
   directions chosen for the largest relative gap, a shift putting <a, x> at
   least a quarter of its spread above 0, lambda a power of two (small first),
   hat tubes of at most half the gap (every other token at least a tube width
@@ -33,7 +40,8 @@ not matter:
   [-e, e] (no amplification), every unit at distance >= e from its kink at
   every token; leaders are the tokens with the widest gaps along a
   small-integer direction v_L with mixed signs (ranked in floats, or exactly
-  when values are equal in floats), moved from the top down, and
+  when values are equal in floats; of two near twins the upper one, since a
+  trapezoid's errors land on the tokens above it), moved from the top down, and
   every leader position (t_j (1, ..., 1) with t_j >= 2q, sphere points of a
   radius fitted to the data and the targets) lies below all data along v_L,
   so a position, once
@@ -68,6 +76,7 @@ FORMATS = ("float64", "float32")
 EARLY_SCALE = 16          # scale before separation when max |coordinate| is beyond 2^+-16
 LEADER_CANDIDATES = 6     # directions tried for the leaders phase
 SEP_CANDIDATES = 12       # perturbations tried for a separation direction
+PICK_TRIES = 24           # tokens tried for one exposed without a hat move
 
 
 # ------------------------------------------------------------------ numbers
@@ -145,9 +154,12 @@ def _l1(v):
 
 
 # ------------------------------------------------------------------ scaling
-def scale_exponent(ds):
-    """e with 2^(e-1) < max |coordinate| <= 2^e over inputs and outputs (0 if all 0)."""
-    M = _max_abs([x for p in ds.pairs for x in list(p.input) + list(p.output)])
+def scale_exponent(ds, which="both"):
+    """e with 2^(e-1) < max |coordinate| <= 2^e over the inputs and outputs (``which``
+    "inputs" or "outputs": over those only; 0 if all 0)."""
+    pts = [x for p in ds.pairs for x in (list(p.input) if which != "outputs" else [])
+           + (list(p.output) if which != "inputs" else [])]
+    M = _max_abs(pts)
     if M == 0:
         return 0
     e = M.numerator.bit_length() - M.denominator.bit_length()
@@ -249,6 +261,24 @@ class SeparationChoices:
 
     def direction(self, d):
         return _small_int(self.rng, d, -4, 4)
+
+    def pick(self, cands, X, d):
+        """The token of cands to lead X: one that some direction exposes in X (no hat move,
+        so no tube and no far-field error), the farthest from the centroid first; else
+        the one whose hat move has the widest tube (relative to |v|_1)."""
+        if len(cands) == 1:
+            return cands[0]
+        if all(type(c) is Fraction for x in X for c in x):
+            n = len(X)
+            cen = [sum(float(x[i]) for x in X) / n for i in range(d)]
+            order = sorted(range(len(cands)), key=lambda i: -sum((float(c) - m) ** 2
+                                                                 for c, m in zip(cands[i], cen)))
+        else:
+            order = range(len(cands))
+        for i in list(order)[:PICK_TRIES]:
+            if self.exposing(cands[i], X, d) is not None:
+                return cands[i]
+        return cands[0]
 
     def perturb(self, a, seqs, target, p, d):
         """A direction near a with a unique maximiser of <a, .> in every sequence (p in
@@ -364,23 +394,36 @@ def _arc_point(r, shat, j, tau):
 
 
 def _gaps(proj_sorted):
-    """For each value of a sorted list of distinct values, the distance to its nearest neighbour."""
-    n = len(proj_sorted)
-    out = []
-    for i, s in enumerate(proj_sorted):
-        g = []
-        if i > 0:
-            g.append(s - proj_sorted[i - 1])
-        if i + 1 < n:
-            g.append(proj_sorted[i + 1] - s)
-        out.append(min(g) if g else math.inf)
-    return out
+    """For each value of a sorted list of distinct values, its leader score (_score)."""
+    vals = np.array([_flt(x) for x in proj_sorted], dtype=float)
+    if len(proj_sorted) > 1:    # exact differences, read in floats (values may be equal in floats)
+        diff = np.array([_flt(b - a) for a, b in zip(proj_sorted, proj_sorted[1:])], dtype=float)
+    else:
+        diff = np.zeros(0)
+    return _score(vals, diff).tolist()
+
+
+def _score(vals, diff):
+    """Leader scores of sorted distinct values (diff their successive differences): the
+    gap g to the nearest value (the trapezoid's tube, whose slope multiplies every
+    rounding error above it), lowered by sqrt(g_up / 8 g) when the gap g_up to the
+    next value above is below 8 g (g_up is the smallest margin a later, lower
+    trapezoid leaves to the tokens that picked up those errors): of two near twins,
+    the lower one scores about three times lower."""
+    if len(vals) < 2:
+        return np.full(len(vals), np.inf)
+    spread = float(vals[-1] - vals[0]) or 1.0
+    up = np.concatenate((diff, [spread]))
+    dn = np.concatenate(([spread], diff))
+    g = np.minimum(up, dn)
+    return g * np.minimum(1.0, np.sqrt(up / (8 * g)))
 
 
 def _choose_leaders(seqs, m, fv, fl):
-    """For a float direction fv: per sequence the m_j tokens with the widest gap of
-    <fv, .> (values shared by two tokens are never chosen), and the smallest of the
-    chosen gaps (ranking only).  With fv None, fl maps each token to its exact value."""
+    """For a float direction fv: per sequence the m_j tokens with the best leader score
+    along <fv, .> (_score; values shared by two tokens are never chosen), and the
+    smallest of the chosen scores (ranking only).  With fv None, fl maps each token to
+    its exact value."""
     if fv is not None and getattr(fl, "F", None) is not None:
         return _choose_leaders_array(seqs, m, fv, fl)
     vals = {}
@@ -390,7 +433,7 @@ def _choose_leaders(seqs, m, fv, fl):
     count = {}
     for s in vals.values():
         count[s] = count.get(s, 0) + 1
-    uniq = sorted(count)
+    uniq = vector.sort_exact(list(count)) if fv is None else sorted(count)
     gap = dict(zip(uniq, _gaps(uniq)))
     chosen, worst = [], math.inf
     for j, X in enumerate(seqs):
@@ -408,19 +451,15 @@ class _FloatTokens(dict):
 
 def _choose_leaders_array(seqs, m, fv, fl):
     """_choose_leaders on the float rows fl.F (distinct tokens, flat order), vectorised:
-    the same float values (summed in coordinate order), counts, gaps and ranking
-    (ties in the gap by position in the sequence)."""
+    the same float values (summed in coordinate order), counts, scores and ranking
+    (ties in the score by position in the sequence)."""
     vals = vector.sequential(fl.F, fv)
     uniq, inv, cnt = np.unique(vals, return_inverse=True, return_counts=True)
-    if len(uniq) > 1:
-        diff = np.diff(uniq)
-        gaps = np.minimum(np.concatenate(([np.inf], diff)), np.concatenate((diff, [np.inf])))
-    else:
-        gaps = np.array([np.inf])
+    gaps = _score(uniq, np.diff(uniq))
     g, c = gaps[inv], cnt[inv]
     keep = np.flatnonzero(c == 1)
     grp = fl.group[keep]
-    order = keep[np.lexsort((keep, -g[keep], grp))]   # by sequence, widest gap first, then position
+    order = keep[np.lexsort((keep, -g[keep], grp))]   # by sequence, best score first, then position
     have = np.bincount(grp, minlength=len(seqs))
     if (have < np.asarray(m)).any():
         return None, -1.0
@@ -624,7 +663,7 @@ def interpolate(seqs, outputs, d, eta_last, arc):
 def build(ds, fmt="float64", progress=None, share=False, seed=0):
     """The construction with every free parameter chosen for floats (module docstring).
     ``fmt`` names the float format the claim will be about; the choices are the same."""
-    from . import Construction
+    from .common import Construction
     from .collapse import collapse
     from .common import TUBE_SOFTMAX
     from .separation import overlapping_pairs, separate
@@ -637,8 +676,12 @@ def build(ds, fmt="float64", progress=None, share=False, seed=0):
     outputs = [list(p.output) for p in ds.pairs]
     m = [len(Y) for Y in outputs]
     seqs = [list(p.input) for p in ds.pairs]
-    e = scale_exponent(ds)
+    # inputs and targets scaled each by its own power of two: the leader positions, fitted
+    # to both, then stay near the data when the targets are of another size
+    e = scale_exponent(ds, "inputs")
     s = Fraction(2) ** -e
+    e_out = scale_exponent(ds, "outputs")
+    s_out = Fraction(2) ** -e_out
     blocks, counts, states = [], {}, {}
 
     def record(phase, new_blocks, new_seqs):
@@ -673,7 +716,7 @@ def build(ds, fmt="float64", progress=None, share=False, seed=0):
     cube = [[_affine(x, eta_prep, shift) for x in X] for X in seqs]
     top = max(upper_bound(x[i]) for X in cube for x in X for i in range(d))
     q = dyadic_in(top + R / 8, top + R / 4)
-    targets = [[Point(s * c for c in y) for y in Y] for Y in outputs]
+    targets = [[Point(s_out * c for c in y) for y in Y] for Y in outputs]
     lead_blocks, new, data, v_lead, arc = select_leaders(cube, targets, d, share, rng, q)
     seqs = record("leaders", [affine_block("leaders", d, eta_prep, shift)] + lead_blocks, new)
 
@@ -682,120 +725,14 @@ def build(ds, fmt="float64", progress=None, share=False, seed=0):
     seqs = record("collapse", col_blocks, seqs)
 
     say("interpolation")
-    record("interpolation", interpolate(seqs, targets, d, 1 / s, arc), outputs)
+    record("interpolation", interpolate(seqs, targets, d, 1 / s_out, arc), outputs)
     cons = Construction(Transformer(blocks, d), counts, states, 4, len(blocks), None)
     if share:
         cons.saved_by_sharing = ds.sum_m - counts["interpolation"]
-    cons.robust = {"format": fmt, "scale": f"2^{-e}" if e else "1", "cube_q": q,
+    cons.robust = {"format": fmt, "scale": f"2^{-e}" if e else "1",
+                   "output_scale": f"2^{-e_out}" if e_out else "1", "cube_q": q,
                    "leader_direction": v_lead, "sphere_radius": data["r"]}
     return cons
 
 
-
-# ------------------------------------------------------------------ the float claim and the report
-CLAIM_FORMATS = {"float64": "binary64", "float32": "binary32"}
-FLOAT64_RELATIVE = Fraction(1, 10 ** 9)       # the audit's default tolerance, relative
-DEFAULT_TOLERANCE = {"float64": FLOAT64_RELATIVE, "float32": Fraction(1, 2 ** 10)}
-
-
-def target_scale(ds):
-    """max(1, largest |target coordinate|), a rational upper bound."""
-    return max(ONE, _max_abs([y for p in ds.pairs for y in p.output]))
-
-
-def float_claim(ds, fmt, cert, limits=None, tolerance=None):
-    """The certificate's "float_claim", relative to each target: every float output
-    token within tolerance * max(1, |y|_2) of the exact output y it tracks (its
-    target), and for a labelled dataset ("classes") strictly nearer its own class
-    point than any other (exactseq/floatsafe.py states the same claim).
-
-    The tolerance is ``tolerance`` when given, else the smallest 2^-k (k >= 0) not
-    below the bound the float analysis of proofs_check proves for these weights
-    (one run of that analysis, without the exact check; 2^k when the bound is
-    beyond 1); when it proves none, the format's default (1e-9 for binary64, 2^-10
-    for binary32), and the claim is then unknown."""
-    from ..floatsafe import tightest, trial_claim
-    if tolerance is not None:
-        tolerance = Fraction(tolerance)
-        if tolerance <= 0:
-            raise ValueError("the tolerance must be positive")
-        return trial_claim(ds, fmt, tolerance)
-    # the analysis does not depend on the tolerance; this one is met by some float point at
-    # every target whether it is read relatively or absolutely
-    bound = proven_bound(cert, trial_claim(ds, fmt, target_scale(ds)), limits)
-    tol = tightest(bound) if bound is not None and bound > 0 else DEFAULT_TOLERANCE[fmt]
-    return trial_claim(ds, fmt, tol)
-
-
-def proven_bound(cert, claim, limits=None):
-    """The error bound (bound_exact) proofs_check's float analysis proves for the
-    certificate's weights under ``claim``, or None when it proves none."""
-    import proofs_check
-    from proofs_check import checker, floatclaim
-    from proofs_check.limits import DEFAULT
-    trial = dict(cert, float_claim=claim)
-    try:
-        nums, d, pairs, blocks = checker.start(trial, limits or DEFAULT)
-
-        def read(k):
-            where, ff, sa, claims = checker.read_block(blocks[k - 1], k, nums, d)
-            return where, ff, sa, claims, 0
-        return Fraction(floatclaim.check_claim(trial, d, pairs, len(blocks), read)["bound_exact"])
-    except (proofs_check.Unknown, proofs_check.Rejected, proofs_check.Malformed):
-        return None
-    except RecursionError:
-        return None
-
-
-def _text(q):
-    q = Fraction(q)
-    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
-
-
-def report(cons, plain, summary, cert):
-    """The report's "robust" section: the cost against the plain construction (blocks,
-    largest |parameter|, bits) and the float claim (stated, and proven or not)."""
-    def size(c):
-        big, bits = Fraction(0), 0
-        for b in c.model.blocks:
-            for x in b.ff.params() + b.sa.params():
-                big = max(big, upper_bound(_abs(x)))
-                cs = x.c if hasattr(x, "c") and not isinstance(x, Fraction) else (Fraction(x),)
-                bits = max([bits] + [max(abs(q.numerator).bit_length(), q.denominator.bit_length())
-                                     for q in cs])
-        return big, bits
-    rb, rbits = size(cons)
-    out = {"format": cons.robust["format"], "blocks": len(cons.model.blocks),
-           "largest_abs_parameter": f"{float(rb):.4g}", "max_parameter_bits": rbits,
-           "scale": cons.robust["scale"], "leader_direction": [_text(c) for c in cons.robust["leader_direction"]],
-           "float_claim": cert.get("float_claim") if cert else None,
-           "float_claim_proven": (summary or {}).get("float_claim")}
-    if plain is not None:
-        pb, pbits = size(plain)
-        out.update(plain_blocks=len(plain.model.blocks), extra_blocks=len(cons.model.blocks) - len(plain.model.blocks),
-                   plain_largest_abs_parameter=f"{float(pb):.4g}" if pb < 2 ** 1000 else
-                   f"~2^{pb.numerator.bit_length() - pb.denominator.bit_length()}",
-                   plain_max_parameter_bits=pbits)
-    return out
-
-
-def text_lines(r):
-    """Lines of the text report for the "robust" section."""
-    lines = [f"robust       {r['format']}: {r['blocks']} blocks"
-             + (f" (plain {r['plain_blocks']}, {r['extra_blocks']:+d})" if "plain_blocks" in r else "")
-             + f", largest |parameter| ~{r['largest_abs_parameter']}"
-             + (f" (plain ~{r['plain_largest_abs_parameter']})" if "plain_blocks" in r else "")
-             + f", up to {r['max_parameter_bits']} bits"
-             + (f" (plain {r['plain_max_parameter_bits']})" if "plain_blocks" in r else "")]
-    c, pr = r["float_claim"], r["float_claim_proven"]
-    if c:
-        rel = " max(1, |target|)" if c.get("relative") else ""
-        cls = ", nearer its own class point than any other" if c.get("classes") else ""
-        lines.append(f"float claim  {c['format']} pass within {float(Fraction(c['tolerance'])):.3g}{rel} of every "
-                     f"target{cls}, every decision as the exact model: "
-                     + (f"PROVEN (bound {pr['bound']}, {pr['decisions']} decisions)" if pr else "not proven"))
-    return lines
-
-
-__all__ = ["FORMATS", "build", "dyadic_in", "SeparationChoices", "scale_exponent", "float_claim",
-           "proven_bound", "target_scale", "report", "text_lines"]
+__all__ = ["FORMATS", "build", "dyadic_in", "SeparationChoices", "scale_exponent"]

@@ -59,7 +59,7 @@ def separate(seqs, d, tube=TUBE_HARDMAX, choices=None):
             cand = [l for l in range(k) if Xk & set(seqs[l]) and not set(seqs[l]) <= Xk]
             if cand:
                 l = cand[0]
-                q = next(p for p in seqs[l] if p not in Xk)
+                q = _pick([p for p in seqs[l] if p not in Xk], seqs[l], d, choices)
                 blk, seqs = _block(seqs, d, l, q, tube, choices)
             else:
                 blk, seqs = _block(seqs, d, None, None, tube, choices)
@@ -68,7 +68,7 @@ def separate(seqs, d, tube=TUBE_HARDMAX, choices=None):
             private = [p for p in seqs[k] if p not in earlier]
             if not private:
                 raise ConstructionError(f"sequence {k} has no private token after a block")
-        blk, seqs = _block(seqs, d, k, private[0], tube, choices)
+        blk, seqs = _block(seqs, d, k, _pick(private, seqs[k], d, choices), tube, choices)
         blocks.append(blk)
         earlier = set().union(*map(set, seqs[:k]))
         if set(seqs[k]) & earlier:
@@ -77,6 +77,13 @@ def separate(seqs, d, tube=TUBE_HARDMAX, choices=None):
         raise ConstructionError("sequences still overlap after separation")
     blocks[-1].claims.append({"kind": "disjoint"})
     return blocks, seqs
+
+
+def _pick(cands, X, d, choices):
+    """The token of ``cands`` (tokens of X) to make the leader of X: the first, unless
+    the choices say otherwise (robust.py prefers one exposed without a hat move)."""
+    pick = getattr(choices, "pick", None)
+    return pick(cands, X, d) if pick is not None else cands[0]
 
 
 def _unique_max(a, X):
