@@ -1,4 +1,4 @@
-"""python -m proofs_check [--json | --quiet] [--jobs J] [limits] CERT.json"""
+"""python -m proofs_check [--json | --quiet] [--jobs J | --reference] [limits] CERT.json"""
 import argparse
 import json
 import os
@@ -29,6 +29,11 @@ def main(argv=None):
                    help="check in J processes, each on a contiguous range of sequences, and combine; "
                    "the verdict and the output are the same as with one (default 1; hardmax "
                    "certificates over the rationals only, others are checked in one process)")
+    p.add_argument("--reference", action="store_true",
+                   help="check with the reference kernel (proofs_check/kernel.py): every block "
+                   "evaluated straight from the definitions, no fast path; the same verdict and "
+                   "message as the default checker, slower; one process (--jobs does not apply); "
+                   "softmax certificates: unknown")
     p.add_argument("--version", action="version", version="proofs_check (certificate schema 1)")
     lim.add_arguments(p)
     for stream in (sys.stdout, sys.stderr):   # text from a certificate never crashes the output
@@ -45,7 +50,7 @@ def main(argv=None):
         return 2
     try:
         cert = report.load(args.cert, limits)
-        verdict, result = report.run(cert, limits, jobs=args.jobs)
+        verdict, result = report.run(cert, limits, jobs=args.jobs, reference=args.reference)
     except report.Malformed as exc:
         verdict, result = "malformed", {"verdict": "malformed", "reason": str(exc)}
     result["certificate"] = args.cert

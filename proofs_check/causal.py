@@ -29,7 +29,7 @@ from fractions import Fraction
 
 from .checker import _mat_params, declared_width, prescan, read_block, read_sequences
 from .limits import DEFAULT
-from .numbers import Malformed, Numbers, Rejected, _need
+from .numbers import Malformed, Numbers, Rejected, _need, check_growth
 
 WIDTH_BOUND = 4
 
@@ -115,6 +115,7 @@ def evaluate(blocks, inputs, nums, d, progress=None):
         params += sum(1 for x in (eta, rho, *b, *(v for r in U for v in r), *(v for r in W for v in r))
                       if x != 0) + _mat_params(A) + _mat_params(V)
         states = [masked_attention(sa, [feed_forward(ff, x) for x in X]) for X in states]
+        check_growth(states, where, nums.limits, point=lambda x: x)
         if progress:
             progress(k, len(blocks))
     return states, width, params

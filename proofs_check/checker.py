@@ -56,7 +56,7 @@ from operator import mul
 from . import lemmas, sparse
 from .filters import gram_argmax
 from .limits import DEFAULT
-from .numbers import Malformed, Numbers, Rejected, Unknown, _need, prove_distinct, sgn
+from .numbers import Malformed, Numbers, Rejected, Unknown, _need, check_growth, prove_distinct, sgn
 
 SCHEMA_VERSION = 1
 HARDMAX_CLAIMS = {"hat", "leaders", "disjoint", "collapse", "counts"}
@@ -634,11 +634,12 @@ def check(cert, progress=None, limits=DEFAULT, jobs=1, run_shards=None, claim_re
 
     if jobs > 1 and N > 1 and nums.field is None:
         from . import shards
-        work = shards.Work(pairs, d, len(blocks), read)
+        work = shards.Work(pairs, d, len(blocks), read, limits)
         width, params, claims_ok = (run_shards or shards.run_local)(
             work, shards.split([len(X) for X, _ in pairs], jobs), progress)
     else:
-        width, params, claims_ok = run_blocks(pairs, d, len(blocks), read, Decide(), progress=progress)
+        width, params, claims_ok = run_blocks(pairs, d, len(blocks), read, Decide(), progress=progress,
+                                              limits=limits)
     summary = {"attention": "hardmax", "blocks": len(blocks), "block_bound": bound, "width": width,
                "width_bound": max_width, "parameters": params, "claims_checked": claims_ok,
                "N": N, "d": d, "sum_m": sum_m}
@@ -678,7 +679,7 @@ class Decide:
             raise refusal(where, "disjoint", err)
 
 
-def run_blocks(pairs, d, n, read, out, own=None, progress=None):
+def run_blocks(pairs, d, n, read, out, own=None, progress=None, limits=DEFAULT):
     """Evaluate blocks 1..n on the inputs and check every claim, then the outputs;
     the first false statement raises.  Returns (FF width, non-zero parameters,
     claims checked per kind).
@@ -691,7 +692,9 @@ def run_blocks(pairs, d, n, read, out, own=None, progress=None):
     (:class:`Decide`, or a shard's report); ``out.at`` = (block, step, claim)
     says, before each step, where the loop is: step 0 reading the block, 1 its
     hat claims, 2 the FF layer, 3 attention, 4 the other claims; block n + 1
-    the outputs."""
+    the outputs.  After attention every token is measured against
+    ``limits.max_digits`` (numbers.check_growth): a block that computes a longer
+    number stops the check there."""
     N = len(pairs)
     lo, hi = own or (0, N)
 
@@ -708,6 +711,7 @@ def run_blocks(pairs, d, n, read, out, own=None, progress=None):
     state = sparse.State(put([[Tok(x, 1) for x in X] for X, _ in pairs[lo:hi]], []), Tok.from_key)
     G = Points(cache, state)
     width, params, claims_ok = 0, 0, {}
+    measured = set()          # tokens within --max-digits (check_growth)
 
     def count(c):
         claims_ok[c["kind"]] = claims_ok.get(c["kind"], 0) + 1
@@ -742,6 +746,7 @@ def run_blocks(pairs, d, n, read, out, own=None, progress=None):
             new, unique = eval_sa((rho, A, V), cut(state.lists()), cache)
             state.reset(put(new, []))
             unique = put(unique, None)
+        check_growth(state.lists(), where, limits, seen=measured)
         for i, c in enumerate(claims):
             out.at = (k, 4, i)
             kind = c["kind"]

@@ -14,10 +14,20 @@ Limits (default, flag):
 * decimal digits of one integer       (100000,  --max-digits); this bounds
   every integer of the file, every numerator and denominator, the value of
   a decimal exponent ("1e-30" has 31 digits) and the size of a power's
-  result (a^n is refused when n times the size of a exceeds it)
+  result (a^n is refused when n times the size of a exceeds it), and every
+  number the checker computes: after each block, a token coordinate (over
+  a field, a coefficient) whose numerator or denominator surely has more
+  digits stops the check, naming the block
 * integer exponent and root index     (10000,   --max-exponent): |p| and q
   of a power a^(p/q)
 * number field degree                 (16,      --max-field-degree)
+* decimal digits of one integer of a number field's definition (500,
+  --max-field-digits): each numerator and denominator of the minimal
+  polynomial's coefficients and of the isolating interval's ends.  Work
+  in the field costs about the square of this size (a product's
+  reduction, a zero test, an inverse, a Sturm sequence): at 500 digits
+  and degree 16 each takes well under a second.  The fields exactseq
+  writes need a few dozen digits at most
 * characters of one coordinate text   (10000,   --max-expr-length); an
   expression also has at most that many syntax nodes and depth at most
   the nesting limit
@@ -47,6 +57,7 @@ class Limits:
     max_digits: int = 100_000
     max_exponent: int = 10_000
     max_field_degree: int = 16
+    max_field_digits: int = 500
     max_expr_length: int = 10_000
     max_blocks: int = 1_000_000
 
@@ -71,6 +82,8 @@ FLAGS = {
                      "result (default 100000)"),
     "--max-exponent": ("max_exponent", "largest |p| and q in a power a^(p/q) (default 10000)"),
     "--max-field-degree": ("max_field_degree", "largest number field degree (default 16)"),
+    "--max-field-digits": ("max_field_digits", "most decimal digits of one integer in a number "
+                           "field's minimal polynomial and interval (default 500)"),
     "--max-expr-length": ("max_expr_length", "longest coordinate expression text in "
                           "characters (default 10000)"),
     "--max-blocks": ("max_blocks", "most blocks in a certificate (default 1000000)"),

@@ -5,10 +5,14 @@ Standard library only.
 Why a certificate's field cannot fool the checker
 -------------------------------------------------
 A certificate names theta by a monic polynomial P with rational coefficients
-(degree k, at most --max-field-degree) and an interval [lo, hi].  The checker
-proves with Sturm's theorem that the open interval (lo, hi) holds exactly one
-distinct real root of P, with P(lo), P(hi) != 0; that root is theta.  P need
-*not* be irreducible, and nothing below assumes it is:
+(degree k, at most --max-field-degree; integers of at most --max-field-digits)
+and an interval [lo, hi].  The checker proves that the open interval (lo, hi)
+holds exactly one distinct real root of P, with P(lo), P(hi) != 0; that root is
+theta.  The proof is Descartes' rule of signs on (lo, hi) and a few bisections
+of it (one variation: exactly one root, a simple one), else Sturm's theorem;
+both work on integer polynomials (Taylor shifts; subresultant remainders), so a
+degree-16 polynomial with 10^4-digit coefficients takes well under a second by
+Descartes' rule.  P need *not* be irreducible, and nothing below assumes it is:
 
 * an element is a tuple c of k rationals, its value c(theta) = sum c_i theta^i;
   reduction modulo P is a ring homomorphism Q[x]/(P) -> R, c -> c(theta)
@@ -19,8 +23,9 @@ distinct real root of P, with P(lo), P(hi) != 0; that root is theta.  P need
   sequence of intervals that keep a sign change of P (so they keep theta);
   +1 or -1 is returned only when the enclosure excludes 0.  When it keeps
   containing 0, c(theta) = 0 is tested exactly: it holds iff g = gcd(c, P)
-  has a root in (lo, hi) (Sturm again; the roots of g are roots of P, and theta
-  is the only one there).  A zero value with a non-zero representation means P
+  has a root in (lo, hi) (the roots of g are roots of P, and theta is the only
+  one there: when theta is a simple root of P, iff g changes sign on (lo, hi);
+  else by Sturm's theorem).  A zero value with a non-zero representation means P
   is reducible and one number has two representations: the certificate is
   rejected.  So ``sign`` is exact or rejects, for any P;
 * ``==`` between elements compares values: identical representations, or else
@@ -40,6 +45,7 @@ import ast
 import math
 import re
 from fractions import Fraction
+from itertools import chain
 
 from .limits import DEFAULT, FloatText, LimitError, parse_int_text
 
@@ -61,7 +67,10 @@ ZERO_TEST_AFTER = 24
 
 
 # ------------------------------------------------------------- polynomials
-# Polynomials are lists of Fractions, lowest degree first, without trailing zeros.
+# Polynomials are lists, lowest degree first, without trailing zeros: of Fractions
+# (a number's coefficients), or of ints for root counting.  A rational polynomial is
+# counted through its integer multiple by the (positive) lcm of its denominators,
+# which has the same roots and the same signs.
 def _trim(p):
     p = list(p)
     while p and not p[-1]:
@@ -80,29 +89,127 @@ def _sg(q):
     return (q > 0) - (q < 0)
 
 
-def _pdivmod(a, b):
-    a, b = _trim(a), _trim(b)
-    q = [Fraction(0)] * max(len(a) - len(b) + 1, 1)
-    lead = b[-1]
-    while len(a) >= len(b) and a:
-        f = a[-1] / lead
-        s = len(a) - len(b)
-        q[s] = f
-        for i, bc in enumerate(b):
-            a[s + i] -= f * bc
-        a = _trim(a[:-1] if not a[-1] else a)
-    return _trim(q), a
+def _ints(p):
+    """The integer polynomial D p, D > 0 the lcm of the denominators of p."""
+    p = _trim(p)
+    den = math.lcm(*(c.denominator for c in p)) if p else 1
+    return [c.numerator * (den // c.denominator) for c in p]
 
 
-def _monic(p):
-    return [c / p[-1] for c in p] if p else p
+def _isign(p, x):
+    """Sign of the integer polynomial p at the rational x = u / v: the sign of
+    v^e p(u / v), e = deg p, by Horner in integers."""
+    u, v = x.numerator, x.denominator
+    acc, vp = 0, 1
+    for i, c in enumerate(reversed(p)):
+        if i:
+            vp *= v
+        acc = acc * u + c * vp
+    return _sg(acc)
 
 
-def _gcd(a, b):
-    a, b = _trim(a), _trim(b)
-    while b:
-        a, b = b, _pdivmod(a, b)[1]
-    return _monic(a)
+def _prem(a, b):
+    """The pseudo-remainder lc(b)^(deg a - deg b + 1) a mod b of integer polynomials."""
+    lb, db = b[-1], len(b) - 1
+    for s in range(len(a) - len(b), -1, -1):
+        t = a[db + s]
+        a = [x * lb for x in a[:db + s]]
+        if t:
+            for i in range(db):
+                a[s + i] -= t * b[i]
+    return _trim(a)
+
+
+def _prs(a, b, sturm=False):
+    """The subresultant remainder sequence [a, b, r_2, ...] of integer polynomials
+    (deg a >= deg b >= 0, b != 0), ending at the last non-zero one, a multiple of
+    gcd(a, b).  Each r_{i+1} is prem(r_{i-1}, r_i) divided exactly by the subresultant
+    factor (Collins, Brown), so coefficients grow like determinants, not
+    exponentially.  With ``sturm`` each r_{i+1} is a positive multiple of
+    -rem(r_{i-1}, r_i) (a Sturm sequence when b = a'): the sign of the factor is
+    chosen so, which does not change exact divisibility."""
+    seq, g, h = [a, b], 1, 1
+    while len(b) > 1:
+        d = len(a) - len(b)
+        r = _prem(a, b)
+        if not r:
+            break
+        div = g * h ** d
+        s = -1 if sturm and (b[-1] > 0 or d % 2) else 1     # -sign(lc b)^(d+1), or 1
+        r = [s * (x // div) for x in r]
+        a, b = b, r
+        seq.append(b)
+        g = abs(a[-1])
+        h = h if d == 0 else g if d == 1 else g ** d // h ** (d - 1)
+    return seq
+
+
+def _changes(seq, x):
+    signs = [s for s in (_isign(q, x) for q in seq) if s]
+    return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
+
+
+def sturm_count(p, lo, hi):
+    """Number of distinct real roots of p in (lo, hi), for p(lo) != 0 and p(hi) != 0
+    (Sturm's theorem; p need not be square-free).  The sequence is computed in integers (:func:`_prs`):
+    each member is a positive multiple of the classical one, which keeps every sign."""
+    p = _ints(p) if p and type(p[0]) is not int else _trim(p)
+    if len(p) < 2:
+        return 0
+    seq = _prs(p, [i * c for i, c in enumerate(p)][1:], sturm=True)
+    return _changes(seq, lo) - _changes(seq, hi)
+
+
+def _shift(c, s):
+    """c(x + s) for an integer polynomial c and an integer s (Taylor shift)."""
+    c, n = list(c), len(c) - 1
+    for i in range(n):
+        for j in range(n - 1, i - 1, -1):
+            c[j] += s * c[j + 1]
+    return c
+
+
+def descartes(p, lo, hi):
+    """Sign variations of (1 + t)^n p((lo + hi t) / (1 + t)), n = deg p, for an
+    integer polynomial p and rationals lo < hi.  By Descartes' rule of signs this
+    bounds the number of roots of p in (lo, hi), counted with multiplicity, and
+    has the same parity; so 0 means none and 1 exactly one, a simple one.
+    Integer Taylor shifts only: quadratic in the degree."""
+    m = lo.denominator * hi.denominator // math.gcd(lo.denominator, hi.denominator)
+    a, w, n = lo.numerator * (m // lo.denominator), (hi - lo) * m, len(p) - 1
+    q = [c * m ** (n - i) for i, c in enumerate(p)]         # m^n p(z / m)
+    q = _shift(q, a)                                        # m^n p((a + z) / m)
+    w = w.numerator                                         # an integer: m is a common denominator
+    q = [c * w ** i for i, c in enumerate(q)]               # m^n p((a + w y) / m), y in (0, 1)
+    q = _shift(q[::-1], 1)                                  # y = 1 / (1 + t), t > 0
+    signs = [x > 0 for x in q if x]
+    return sum(1 for s, r in zip(signs, signs[1:]) if s != r)
+
+
+DESCARTES_TESTS = 64
+
+
+def one_simple_root(p, lo, hi):
+    """True if the integer polynomial p has exactly one root in (lo, hi), a simple
+    one, proven by Descartes' rule on (lo, hi) and up to DESCARTES_TESTS bisections
+    of it (every piece with 0 variations, exactly one with 1); False if this does
+    not settle it (then Sturm's theorem decides)."""
+    stack, ones = [(lo, hi)], 0
+    for _ in range(DESCARTES_TESTS):
+        if not stack:
+            return ones == 1
+        a, b = stack.pop()
+        v = descartes(p, a, b)
+        if v == 1:
+            ones += 1
+        if v > 1:
+            mid = (a + b) / 2
+            if _isign(p, mid) == 0:
+                return False
+            stack += [(a, mid), (mid, b)]
+        if ones > 1:
+            return False
+    return not stack and ones == 1
 
 
 def _bareiss(m):
@@ -127,25 +234,6 @@ def _bareiss(m):
     return x
 
 
-def sturm_count(p, lo, hi):
-    """Number of distinct real roots of p in (lo, hi], for p(lo) != 0 (Sturm's theorem;
-    p need not be square-free).  Each remainder is divided by a positive constant,
-    which keeps every sign."""
-    p = _trim(p)
-    seq = [p, _trim([i * c for i, c in enumerate(p)][1:])]
-    while len(seq[-1]) > 1:
-        r = _pdivmod(seq[-2], seq[-1])[1]
-        if not r:
-            break
-        m = abs(r[-1])
-        seq.append([-c / m for c in r])
-
-    def changes(x):
-        signs = [s for s in (_sg(_pev(q, x)) for q in seq) if s]
-        return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
-    return changes(lo) - changes(hi)
-
-
 # ------------------------------------------------------------------ fields
 class Field:
     """Q(theta), theta the only root of monic ``poly`` in the open interval (lo, hi)."""
@@ -159,18 +247,26 @@ class Field:
             raise Malformed(str(limits.refuse(f"field: degree {self.k}", "max_field_degree")))
         if not lo < hi:
             raise Malformed("field: interval must have lo < hi")
-        self.slo, shi = _sg(_pev(poly, lo)), _sg(_pev(poly, hi))
-        if self.slo == 0 or shi == 0 or self.slo == shi:
-            raise Malformed("field: minpoly must change sign on the interval and not vanish at its ends")
+        bits = max(map(_qbits, (*poly, lo, hi)))
+        if bits > bits_within(limits.max_field_digits):
+            raise Malformed(str(limits.refuse(f"field: an integer of at least {digits_at_least(bits)} digits",
+                                              "max_field_digits")))
         pd = math.lcm(*(c.denominator for c in poly))
         self.ints = ([int(c * pd) for c in poly], pd)    # P = Pn / pd, for integer products
-        n = sturm_count(poly, lo, hi)
-        if n != 1:
-            raise Rejected(f"field: the interval holds {n} distinct roots of minpoly, not exactly one")
+        Pn = self.ints[0]
+        self.slo, shi = _isign(Pn, lo), _isign(Pn, hi)
+        if self.slo == 0 or shi == 0 or self.slo == shi:
+            raise Malformed("field: minpoly must change sign on the interval and not vanish at its ends")
+        # theta simple and alone in (lo, hi), by Descartes' rule; else Sturm's theorem
+        self.simple = one_simple_root(Pn, lo, hi)
+        if not self.simple:
+            n = sturm_count(Pn, lo, hi)
+            if n != 1:
+                raise Rejected(f"field: the interval holds {n} distinct roots of minpoly, not exactly one")
 
     def bisect(self):
         mid = (self.lo + self.hi) / 2
-        s = _sg(_pev(self.poly, mid))
+        s = _isign(self.ints[0], mid)
         if s == 0:
             self.lo = self.hi = mid
         elif s == self.slo:
@@ -192,8 +288,12 @@ class Field:
             return True
         if self.lo == self.hi:
             return _pev(list(c), self.lo) == 0
-        g = _gcd(list(c), list(self.poly))
-        return len(g) > 1 and sturm_count(g, self.lo, self.hi) == 1
+        g = _prs(self.ints[0], _ints(c))[-1]      # a multiple of gcd(c, P)
+        if len(g) < 2:
+            return False
+        if self.simple:      # g | P: theta is its only possible root in (lo, hi), and simple
+            return _isign(g, self.lo) != _isign(g, self.hi)
+        return sturm_count(g, self.lo, self.hi) == 1
 
     def sign(self, c):
         """Sign of c(theta), exactly; rejects a zero value with a non-zero representation."""
@@ -364,6 +464,57 @@ def prove_distinct(points):
         active.append((box, p))
 
 
+# ------------------------------------------------------------------ growth
+def digits_at_least(bits):
+    """A lower bound on the decimal digits of an integer of ``bits`` bits (> 0):
+    floor((bits - 1) log10 2) + 1, with log10 2 rounded down."""
+    return (bits - 1) * 301029995 // 10 ** 9 + 1
+
+
+def bits_within(max_digits):
+    """The largest bit length b with digits_at_least(b) <= max_digits: a number of
+    more bits surely has more than max_digits digits."""
+    return -(-max_digits * 10 ** 9 // 301029995)
+
+
+def _qbits(q):
+    return max(abs(q.numerator).bit_length(), q.denominator.bit_length())
+
+
+def check_growth(seqs, where, limits, point=None, seen=None):
+    """Refuse, as soon as a block has computed it, a number whose numerator or
+    denominator has more than --max-digits digits (Malformed naming the block and
+    the flag; a refusal, never a verdict).  ``seqs``: lists of tokens.  A token
+    with a rational key (den, nums) is measured on the key's integers by bit
+    length; only when one is too long are its coordinates measured one by one
+    (the common denominator can be longer than each coordinate's).  Other tokens
+    are measured on ``point(t)`` (default t.x), coordinates that are Fractions or
+    field elements (every coefficient).  Only lengths are compared, so a number is
+    refused only when it surely has more digits than the limit (see
+    :func:`digits_at_least`).
+
+    With ``seen``, a set of the tokens measured by the previous call (tokens are
+    never changed in place), only the others are measured, and ``seen`` becomes
+    the set of the tokens given: a block that moves few tokens costs a set
+    difference."""
+    cap = bits_within(limits.max_digits)
+    point = point or (lambda t: t.x)
+    toks = chain.from_iterable(seqs)
+    if seen is not None:
+        now = set(toks)
+        toks = now - seen
+        seen.clear()
+        seen |= now
+    for t in toks:
+        k = getattr(t, "key", None)
+        if k is not None and type(k[0]) is int:
+            if k[0].bit_length() <= cap and max(map(int.bit_length, k[1]), default=0) <= cap:
+                continue
+        if max((x.bits() if isinstance(x, K) else _qbits(x) for x in point(t)), default=0) > cap:
+            raise Malformed(f"{where}: a computed number's numerator or denominator exceeds the "
+                            f"limit of {limits.max_digits} digits (raise it with --max-digits)")
+
+
 # ----------------------------------------------------------------- parsing
 _RAT = re.compile(r"-?\d+(/\d+)?\Z", re.ASCII)
 MEMO = 1 << 20     # texts of short rationals remembered by one Numbers
@@ -384,11 +535,11 @@ class Numbers:
         poly = _need(spec.get("minpoly"), list, "field.minpoly")
         if len(poly) - 1 > limits.max_field_degree:
             raise Malformed(str(limits.refuse(f"field: degree {len(poly) - 1}", "max_field_degree")))
-        poly = [self.rat(c, "field.minpoly") for c in poly]
+        poly = [self._field_rat(c, "field.minpoly") for c in poly]
         iv = _need(spec.get("interval"), list, "field.interval")
         if len(iv) != 2:
             raise Malformed("field.interval: expected [lo, hi]")
-        lo, hi = (self.rat(c, "field.interval") for c in iv)
+        lo, hi = (self._field_rat(c, "field.interval") for c in iv)
         self.field = Field(poly, lo, hi, limits)
         for at in _need(spec.get("atoms", []), list, "field.atoms"):
             _need(at, dict, "field.atoms")
@@ -396,6 +547,17 @@ class Numbers:
             e = self.rat(at.get("exponent"), "field.atoms.exponent")
             self._check_root(base, e, val)
             self.roots[(base.c, e)] = val
+
+    def _field_rat(self, s, where):
+        """A rational of the field's definition: within --max-field-digits, counted
+        on the text before it is read."""
+        if isinstance(s, str) and _RAT.match(s):
+            n, _, d = s.partition("/")
+            digits = max(len(n.lstrip("-")), len(d))
+            if digits > self.limits.max_field_digits:
+                raise Malformed(f"{where}: " + str(self.limits.refuse(
+                    f"an integer of {digits} digits", "max_field_digits")))
+        return self.rat(s, where)
 
     def _quick(self, s):
         """The rational "p" or "p/q" of a text short enough to be within every

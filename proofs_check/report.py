@@ -71,8 +71,10 @@ def _run(cert, limits, progress, jobs, run_shards, claim_required, reference):
     try:
         envelope(cert)
         if reference:
+            from .floatclaim import check_claim
             from .kernel import check as reference_check
-            summary = reference_check(cert, limits=limits, claim_required=claim_required)
+            summary = reference_check(cert, limits=limits, claim_required=claim_required,
+                                      float_claim=check_claim)
         else:
             summary = check(cert, progress=progress, limits=limits, jobs=jobs, run_shards=run_shards,
                             claim_required=claim_required)

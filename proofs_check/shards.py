@@ -54,6 +54,7 @@ from collections import deque
 from multiprocessing.connection import wait
 
 from . import checker, lemmas
+from .limits import DEFAULT
 from .numbers import Unknown
 
 PROGRESS_SECONDS = 0.1   # a shard reports the block it reached at most this often
@@ -61,11 +62,11 @@ PROGRESS_SECONDS = 0.1   # a shard reports the block it reached at most this oft
 
 class Work:
     """What a shard needs: the dataset's pairs, the dimension, the number of
-    blocks and every block read (``broken``: the exception reading block
-    len(blocks) + 1 raised, if any)."""
+    blocks, every block read (``broken``: the exception reading block
+    len(blocks) + 1 raised, if any) and the resource limits."""
 
-    def __init__(self, pairs, d, n, read):
-        self.pairs, self.d, self.n = pairs, d, n
+    def __init__(self, pairs, d, n, read, limits=DEFAULT):
+        self.pairs, self.d, self.n, self.limits = pairs, d, n, limits
         self.blocks, self.broken = [], None
         try:
             for k in range(1, n + 1):
@@ -127,7 +128,7 @@ def run(work, lo, hi, send, progress=False):
             send(("block", k))
     try:
         totals = checker.run_blocks(work.pairs, work.d, work.n, work.read, out, (lo, hi),
-                                    tick if progress else None)
+                                    tick if progress else None, work.limits)
     except _Stop:
         send(("end", out.at, None, None))
     except Exception as exc:  # ranked by where it happened, like every failure

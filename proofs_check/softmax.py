@@ -37,7 +37,7 @@ from operator import mul, sub
 from . import lemmas
 from .checker import compare_outputs, declared_width, prescan, read_block, start
 from .limits import DEFAULT
-from .numbers import Malformed, Rejected, Unknown, _need
+from .numbers import Malformed, Rejected, Unknown, _need, check_growth
 
 MAX_STRADDLE = 6
 
@@ -529,6 +529,7 @@ def check(cert, progress=None, trace=None, limits=DEFAULT):
         stats = {}
         res = [sa_balls((rho, A, V), toks, tau, order, where, stats) for toks in mid]
         new = [merge(r[0]) for r in res]
+        check_growth(new, where, limits, point=lambda t: t.c)
         attends = [r[1] is not None and all(toks[i].n == 1 for i in r[1])   # one index each
                    for r, toks in zip(res, mid)]
         for c in claims:
