@@ -27,7 +27,7 @@ import os
 from dataclasses import dataclass, field as dc_field
 from fractions import Fraction
 
-from proofs_check.checker import _mat   # a factored matrix, read as the checker reads it
+from proofs_check.reading import read_matrix as _mat   # a factored matrix, read as the checker reads it
 from proofs_check.limits import DEFAULT, LimitError, read_json
 
 __all__ = ["InputError", "Block", "Model", "FORMATS", "read_certificate", "parse", "load",

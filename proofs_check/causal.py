@@ -27,34 +27,15 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .checker import _mat_params, declared_width, prescan, read_block, read_sequences
+from .reading import (CAUSAL_WIDTH_BOUND as WIDTH_BOUND, _mat_params, causal_bound, declared_width,
+                      prescan, read_block, read_causal_dataset)
 from .limits import DEFAULT
 from .numbers import Malformed, Numbers, Rejected, _need, check_growth
-
-WIDTH_BOUND = 4
 
 __all__ = ["check", "evaluate", "masked_attention", "feed_forward", "read_dataset", "bound"]
 
 
-def read_dataset(obj, nums):
-    """(d, [(input points, target points)]): every sequence has a non-empty input
-    and exactly one rational target point per input position."""
-    d, pairs = read_sequences(obj, "targets", nums.rat)
-    for j, sides in enumerate(pairs):
-        if len(sides[1]) != len(sides[0]):
-            raise Rejected(f"dataset: sequence {j}: {len(sides[1])} targets for {len(sides[0])} "
-                           "positions (one target per position)")
-    return d, pairs
-
-
-def bound(pairs):
-    """(2T - c, T, c), T distinct non-empty prefixes, c distinct input tokens: the
-    block bound of the causal construction (at most T - c separation blocks, each
-    adding a point to the c of the inputs, up to one point per prefix; at most one
-    interpolation block per point)."""
-    prefixes = {tuple(X[:i]) for X, _ in pairs for i in range(1, len(X) + 1)}
-    tokens = {x for X, _ in pairs for x in X}
-    return 2 * len(prefixes) - len(tokens), len(prefixes), len(tokens)
+read_dataset, bound = read_causal_dataset, causal_bound     # the names this module always had
 
 
 def dot(u, x):

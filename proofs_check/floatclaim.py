@@ -85,7 +85,7 @@ from fractions import Fraction
 from math import gcd, isqrt
 from operator import itemgetter, mul
 
-from .checker import Tok, apply_mat, dot, key, proj
+from .engine import Tok, apply_mat, dot, key, proj
 from .filters import U as FILTER_U, _floats, _gram
 from .limits import DEFAULT, LimitError, parse_int_text
 from .numbers import K, Malformed, Rejected, Unknown, _show, sgn

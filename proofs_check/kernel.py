@@ -34,11 +34,11 @@ is "one token at that point").
 
 Reused, not restated (none holds a fast path): the lemma predicates
 (lemmas.py), the exact numbers and the field (numbers.py), the reading of
-limits (limits.py), and these reading functions of checker.py: ``start``
+limits (limits.py), and the reading primitives of reading.py: ``start``
 (numbers and the dataset, with Assumption 1.3: ``read_dataset``),
 ``read_block``, ``prescan`` (the bounds), ``declared_width`` and
 ``_mat_params`` (the count of non-zero parameters); for causal certificates
-causal.py's ``read_dataset`` and ``bound``.  The float claim is an extra claim,
+``read_causal_dataset`` and ``causal_bound``.  The float claim is an extra claim,
 not a fast path: it is proven by floatclaim.check_claim, as the fast checker
 does, after the exact statements (report.run hands it to :func:`check`).
 After each block every computed number is measured against --max-digits
@@ -72,9 +72,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from . import causal, lemmas
-from .checker import (HARDMAX_CLAIMS, SCHEMA_VERSION, _mat_params, _short, declared_width, prescan,
-                      read_block, start)
+from . import lemmas
+from .reading import (CAUSAL_WIDTH_BOUND, HARDMAX_CLAIMS, SCHEMA_VERSION, _mat_params, _short, causal_bound,
+                      declared_width, prescan, read_block, read_causal_dataset, start)
 from .limits import DEFAULT
 from .numbers import K, Malformed, Numbers, Rejected, Unknown, _need, check_growth, prove_distinct, sgn
 
@@ -369,12 +369,12 @@ def check_causal(cert, limits):
     if cert.get("field") is not None:
         raise Malformed("causal certificates need rational data")
     nums = Numbers(None, limits)
-    d, pairs = causal.read_dataset(cert.get("dataset"), nums)
+    d, pairs = read_causal_dataset(cert.get("dataset"), nums)
     blocks = _need(cert.get("blocks"), list, "blocks")
-    limit, T, c = causal.bound(pairs)
+    limit, T, c = causal_bound(pairs)
     if "max_width" in cert:      # read like any certificate's; the causal bound stays 4
         declared_width(cert)
-    prescan(blocks, limit, causal.WIDTH_BOUND, limits, "2T - c")
+    prescan(blocks, limit, CAUSAL_WIDTH_BOUND, limits, "2T - c")
     seqs = [[Token(x) for x in X] for X, _ in pairs]
     width = params = 0
     for k, blk in enumerate(blocks, 1):
@@ -393,6 +393,6 @@ def check_causal(cert, limits):
             if y != z:
                 raise Rejected(f"output: sequence {j} position {i}: the output differs from its target")
     return {"attention": "causal", "blocks": len(blocks), "block_bound": limit, "width": width,
-            "width_bound": causal.WIDTH_BOUND, "parameters": params, "claims_checked": {},
+            "width_bound": CAUSAL_WIDTH_BOUND, "parameters": params, "claims_checked": {},
             "N": len(pairs), "d": d, "positions": sum(len(X) for X, _ in pairs),
             "prefixes": T, "tokens": c}

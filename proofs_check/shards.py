@@ -1,7 +1,7 @@
 """Checking a hardmax certificate in shards: contiguous ranges of sequences,
 each in its own process, combined into exactly the answer of one process.
 
-Why this is the same check.  In checker.run_blocks every token is evaluated
+Why this is the same check.  In engine.run_blocks every token is evaluated
 within its own sequence (FF per token, attention within a sequence), so a
 shard evaluates its sequences exactly as the whole check does, in the same
 order.  The claims read tokens per sequence too, except two:
@@ -53,7 +53,7 @@ import time
 from collections import deque
 from multiprocessing.connection import wait
 
-from . import checker, lemmas
+from . import engine, lemmas
 from .limits import DEFAULT
 from .numbers import Unknown
 
@@ -127,7 +127,7 @@ def run(work, lo, hi, send, progress=False):
             last[0] = now
             send(("block", k))
     try:
-        totals = checker.run_blocks(work.pairs, work.d, work.n, work.read, out, (lo, hi),
+        totals = engine.run_blocks(work.pairs, work.d, work.n, work.read, out, (lo, hi),
                                     tick if progress else None, work.limits)
     except _Stop:
         send(("end", out.at, None, None))
@@ -191,11 +191,11 @@ def _decide(reports):
             if err is None:
                 found = True
             elif err[1] != lemmas.NOT_A_TOKEN:
-                return checker.refusal(where, "hat", err)
-        return None if found else checker.refusal(where, "hat", ("tokens", lemmas.NOT_A_TOKEN))
-    seqs = [[checker.Tok.from_key(k, 1) for k in keys] for r in reports for keys in r[3]]
-    err = lemmas.disjoint(seqs, checker.Points({}))
-    return checker.refusal(where, "disjoint", err) if err else None
+                return engine.refusal(where, "hat", err)
+        return None if found else engine.refusal(where, "hat", ("tokens", lemmas.NOT_A_TOKEN))
+    seqs = [[engine.Tok.from_key(k, 1) for k in keys] for r in reports for keys in r[3]]
+    err = lemmas.disjoint(seqs, engine.Points({}))
+    return engine.refusal(where, "disjoint", err) if err else None
 
 
 def _child(work, lo, hi, conn, progress):

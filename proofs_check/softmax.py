@@ -35,7 +35,7 @@ from fractions import Fraction
 from operator import mul, sub
 
 from . import lemmas
-from .checker import compare_outputs, declared_width, prescan, read_block, start
+from .reading import compare_outputs, declared_width, prescan, read_block, start
 from .limits import DEFAULT
 from .numbers import Malformed, Rejected, Unknown, _need, check_growth
 

@@ -3,7 +3,7 @@ from fractions import Fraction
 
 from hypothesis import given, settings, strategies as st
 
-from proofs_check.checker import key
+from proofs_check.engine import key
 from proofs_check.filters import gram_argmax
 
 
@@ -54,7 +54,7 @@ def test_float_order_reversed_by_rounding():
 @given(st.lists(st.tuples(st.integers(-50, 50), st.integers(1, 12)), min_size=1, max_size=15),
        st.sampled_from([1, -1]))
 def test_extreme_set_is_exact(fr, s):
-    from proofs_check.checker import extreme_set
+    from proofs_check.engine import extreme_set
     vals = [s * Fraction(n, d) for n, d in fr]
     best = max(vals)
     assert extreme_set(fr, s) == tuple(j for j, v in enumerate(vals) if v == best)

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from exactseq.strategies import datasets
 from helpers import certify
-from proofs_check import checker as ck, sparse
+from proofs_check import engine as ck, reading, sparse
 from proofs_check.limits import DEFAULT
 
 
@@ -18,13 +18,13 @@ def multiset(seqs):
 def run_both(cert, shift=Fraction(0)):
     """Evaluate every FF layer both ways (its biases moved by ``shift``, so tubes
     also catch tokens they were not built for) and compare after each block."""
-    nums, d, pairs, blocks = ck.start(cert, DEFAULT)
+    nums, d, pairs, blocks = reading.start(cert, DEFAULT)
     cache = {}
     dense = [[ck.Tok(x, 1) for x in X] for X, _ in pairs]
     state = sparse.State([list(s) for s in dense], ck.Tok.from_key)
     moved = mixed = 0
     for k, blk in enumerate(blocks, 1):
-        _, (eta, U, b, W), sa, _ = ck.read_block(blk, k, nums, d)
+        _, (eta, U, b, W), sa, _ = reading.read_block(blk, k, nums, d)
         ff = (eta, U, tuple(x + shift for x in b), W)
         dense = ck.eval_ff(ff, dense, cache)
         if sparse.is_one_row(ff, ck.key):
