@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from dataclasses import dataclass, field as _field
 
-from proofs_check.limits import DEFAULT, FloatText, LimitError, parse_int_text, read_json
+from proofs_check.limits import DEFAULT, FloatText, LimitError, parse_int_text, read_bytes, read_json
 
 from fractions import Fraction
 
@@ -97,14 +96,12 @@ def load(path, limits=None):
     """
     limits = limits or DEFAULT
     try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > limits.max_file_size:  # refused before reading
-                raise DatasetError(str(limits.refuse(f"{path}: file of {size} bytes",
-                                                     "max_file_size")))
-            raw = fh.read(limits.max_file_size + 1)
+        raw = read_bytes(path, limits)       # "-": standard input
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read: {exc.strerror}") from None
+    except LimitError as exc:
+        raise DatasetError(f"{path}: {str(exc).replace('a file of', 'file of')}") from None
+    path = "<stdin>" if path == "-" else path
     try:
         obj = read_json(raw, limits, path)
     except LimitError as exc:

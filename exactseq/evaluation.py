@@ -29,14 +29,11 @@ Exit status: 0 done (every given output equal), 1 a given output differs,
 
 def read_inputs(path, limits):
     """The list of sequence objects of INPUT.json; ValueError (one line) otherwise."""
-    import os
-    from proofs_check.limits import LimitError, read_json
+    from proofs_check.limits import LimitError, read_bytes, read_json
     try:
-        size = os.stat(path).st_size
-        if size > limits.max_file_size:
-            raise limits.refuse(f"{path}: file of {size} bytes", "max_file_size")
-        with open(path, "rb") as fh:
-            obj = read_json(fh.read(limits.max_file_size + 1), limits, path)
+        raw = read_bytes(path, limits)       # "-": standard input
+        path = "<stdin>" if path == "-" else path
+        obj = read_json(raw, limits, path)
     except OSError as exc:
         raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except LimitError as exc:
@@ -158,7 +155,7 @@ def _tok(t):
 def text(o):
     tau = f", tau = {o['tau']}" if o["tau"] else ""
     lines = [f"exactseq eval: {o['certificate']} ({o['attention']}{tau}, d = {o['d']}, "
-             f"{o['blocks']} blocks): {len(o['sequences'])} sequences"
+             f"{o['blocks']} blocks): {len(o['sequences'])} sequence{'s' if len(o['sequences']) != 1 else ''}"
              + (" (enclosures: centre +- radius in the max-norm)" if o["attention"] == "softmax" else "")]
     for s in o["sequences"]:
         name = f" ({s['name']!r})" if s["name"] is not None else ""

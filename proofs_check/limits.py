@@ -37,12 +37,13 @@ Limits (default, flag):
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from itertools import accumulate
 from dataclasses import dataclass, fields, replace
 
-__all__ = ["Limits", "LimitError", "DEFAULT", "FLAGS", "read_json", "parse_int_text",
+__all__ = ["Limits", "LimitError", "DEFAULT", "FLAGS", "read_json", "parse_int_text", "read_bytes",
            "check_depth"]
 
 
@@ -108,6 +109,24 @@ def from_args(args):
 
 
 _CHUNK = 4000  # below CPython's int/str conversion guard (4300 digits)
+
+
+def read_bytes(path, limits=DEFAULT):
+    """The bytes of the file at ``path`` ("-": standard input), refused beyond
+    --max-file-size before more than that is read; OSError as open() raises it."""
+    if path == "-":
+        raw = sys.stdin.buffer.read(limits.max_file_size + 1)
+        size = len(raw)
+    else:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            raw = b"" if size > limits.max_file_size else fh.read(limits.max_file_size + 1)
+            size = max(size, len(raw))
+    if size > limits.max_file_size:
+        raise limits.refuse(f"a file of {'more than ' if path == '-' else ''}"
+                            f"{min(size, limits.max_file_size + 1) if path == '-' else size} bytes",
+                            "max_file_size")
+    return raw
 
 
 def parse_int_text(s, limits=DEFAULT):

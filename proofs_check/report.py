@@ -11,24 +11,19 @@ import argparse
 
 import hashlib
 import json
-import os
 
 from .checker import check
-from .limits import DEFAULT, LimitError, read_json
+from .limits import DEFAULT, LimitError, read_bytes, read_json
 from .numbers import Malformed, Rejected, Unknown
 
 STATUS = {"verified": 0, "rejected": 1, "malformed": 2, "unknown": 3}
 
 
 def load(path, limits=DEFAULT):
-    """The certificate object at path; Malformed (one line) if it cannot be read."""
+    """The certificate object at path ("-": standard input); Malformed (one line) if
+    it cannot be read."""
     try:
-        size = os.stat(path).st_size
-        if size > limits.max_file_size:
-            raise Malformed(str(limits.refuse(f"a file of {size} bytes", "max_file_size")))
-        with open(path, "rb") as fh:
-            raw = fh.read(limits.max_file_size + 1)
-        return read_json(raw, limits, "certificate")
+        return read_json(read_bytes(path, limits), limits, "certificate")
     except OSError as exc:
         raise Malformed(f"cannot read: {exc.strerror or exc}") from None
     except (LimitError, ValueError) as exc:

@@ -369,3 +369,21 @@ def test_huge_numbers_read_with_one_tilde(tmp_path, capsys):
     assert main(["check", str(p), "--paper"]) == 0
     out = capsys.readouterr().out
     assert "~~" not in out and "largest |parameter| ~2^" in out and "||theta||_2^2 = ~2^" in out
+
+
+def test_dash_reads_standard_input(tmp_path):
+    """'-' for the file on check, verify, eval and python -m proofs_check."""
+    def run(args, stdin):
+        return subprocess.run([sys.executable, "-m", *args], input=stdin, capture_output=True, cwd=ROOT)
+    cert = tmp_path / "c.json"
+    r = run(["exactseq", "check", "-", "-q", "--certificate", str(cert)], Path(FIG5).read_bytes())
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"", b"")
+    for args in (["exactseq", "verify", "-"], ["proofs_check", "-"]):
+        r = run(args, cert.read_bytes())
+        assert r.returncode == 0 and r.stdout.startswith(b"VERIFIED: 11 blocks")
+    r = run(["exactseq", "eval", str(cert), "-", "--json"], b'{"sequences": [{"input": [[0, 0], [2, 0], [1, 2]]}]}')
+    assert r.returncode == 0 and json.loads(r.stdout)["sequences"][0]["output_set"] == [["3", "3"]]
+    r = run(["exactseq", "check", "-"], b'{"sequences": [{"input": [[0, 0]], "ouput": [[1, 1]]}]}')
+    assert (r.returncode, r.stdout) == (2, b"")
+    assert r.stderr == (b"exactseq: error: <stdin>: sequence 0: missing key 'output'; it has 'ouput': "
+                        b"did you mean 'output'?\n")

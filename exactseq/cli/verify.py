@@ -57,7 +57,7 @@ def run(args):
     limits, err = options(args)
     if err:
         return error(err)
-    if not os.path.isfile(args.cert):
+    if args.cert != "-" and not os.path.isfile(args.cert):
         return error(f"{args.cert}: no such file" if not os.path.exists(args.cert) else
                      f"{args.cert}: not a regular file")
     session, status = dask_session(args)
