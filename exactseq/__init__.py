@@ -13,8 +13,9 @@ __version__ = "0.1.0"
 _API = {name: "api" for name in (
     "load", "dataset_from", "build", "certify", "check", "evaluate", "load_certificate",
     "save_certificate", "as_text", "Model", "Result", "Enclosure", "Dataset", "DatasetError",
-    "CertificateError", "InputError", "ExactseqError")}
-_API.update({"parameter_norms": "tikhonov", "tikhonov_bound": "tikhonov", "figure": "pictures"})
+    "CertificateError", "InputError", "ExactseqError", "verify", "export_weights", "audit_floats",
+    "tikhonov_file", "evaluate_file", "figure", "fuzz_campaign")}
+_API.update({"parameter_norms": "tikhonov", "tikhonov_bound": "tikhonov"})
 
 __all__ = sorted(_API)
 

@@ -30,6 +30,30 @@ True
 >>> sorted(exactseq.parameter_norms(cert))
 ['approx', 'entries', 'l1', 'l2_squared', 'linf', 'number_format']
 
+Every command has its function here: ``certify`` (check), :func:`verify`,
+:func:`export_weights` (export), :func:`audit_floats` (audit),
+:func:`tikhonov_file` (tikhonov), :func:`evaluate_file` (eval), :func:`figure`
+(plot) and :func:`fuzz_campaign` (fuzz):
+
+>>> exactseq.verify(path)["verdict"]                 # proofs_check alone
+'verified'
+>>> exactseq.verify(path, reference=True)["blocks"] == result.report["blocks"]
+True
+>>> npz = os.path.join(os.path.dirname(path), "w.npz")
+>>> exactseq.export_weights(path, npz)["float_claim"]["proven"]      # verified, then written
+True
+>>> exactseq.audit_floats(path, bits=False, use_torch=False)["interpolates"]
+True
+>>> exactseq.tikhonov_file(path, "1/1000")["bound_is_rational"]
+True
+>>> inputs = os.path.join(os.path.dirname(path), "in.json")
+>>> with open(inputs, "w") as fh:
+...     _ = fh.write('{"sequences": [{"input": [[0, 1], [1, 1], ["1/2", 2]], "output": [[0, 2], [2, 0]]}]}')
+>>> exactseq.evaluate_file(path, inputs)[0]["all_equal"]
+True
+>>> exactseq.fuzz_campaign("hat", count=5, seed=1)["cases"]
+5
+
 Numbers: coordinates are ints, Fractions, exact text ("1/2", "-0.125",
 "1e-30", "sqrt(3)/2") or Python floats, read as the decimal they print as
 (0.1 is 1/10, as in dataset files).  Outputs are tuples of Fractions, or of
@@ -53,7 +77,8 @@ from .exactmodel import (Model, as_text, cert_obj, coordinate_text, evaluate, lo
 from .exactmodel import parse_tokens as _parse_tokens  # noqa: F401  (the old private name)
 from .numbers import rational
 
-__all__ = ["ExactseqError", "load", "dataset_from", "build", "certify", "check", "evaluate", "load_certificate",
+__all__ = ["verify", "export_weights", "audit_floats", "tikhonov_file", "evaluate_file", "figure", "fuzz_campaign",
+           "ExactseqError", "load", "dataset_from", "build", "certify", "check", "evaluate", "load_certificate",
            "save_certificate", "as_text", "Model", "Result", "Enclosure", "Dataset",
            "DatasetError", "CertificateError", "InputError"]
 
@@ -564,3 +589,68 @@ def _failed_report(ds, attention, reason, total, max_width=None):
     if attention == "softmax":
         rep.update(tau=None, order=None, tau0_search=False, tried=[], per_block=None)
     return rep
+
+
+# ------------------------------------------------------------------ the other commands
+def verify(certificate, dataset=None, limits=None, jobs=1, reference=False):
+    """What ``exactseq verify`` does: proofs_check on a certificate (a path, "-",
+    a JSON object, a :class:`Model` or a :class:`Result`) and, with ``dataset``,
+    that the certificate is about it.  Returns the ``verify --json`` object:
+    ``verdict`` ("verified", "rejected", "unknown" or "malformed"), ``reason``,
+    and the checker's summary when verified.  ``reference``: the reference
+    kernel instead of the fast checker."""
+    import proofs_check
+    from proofs_check import report as pcr
+    from .dataset import canonical_obj
+    limits = limits or proofs_check.DEFAULT
+    try:
+        cert = pcr.load(os.fspath(certificate), limits) if isinstance(certificate, (str, os.PathLike)) \
+            else cert_obj(certificate)
+    except pcr.Malformed as exc:
+        return {"verdict": "malformed", "reason": str(exc)}
+    verdict, result = pcr.run(cert, limits, jobs=jobs, reference=reference)
+    if dataset is not None and verdict != "malformed":
+        ds = load(dataset, limits)
+        if pcr.dataset_hash(canonical_obj(ds)) != cert.get("dataset_sha256"):
+            result.update(verdict="malformed", reason="the certificate is not about this dataset (the "
+                          "SHA-256 of its canonical form differs from the certificate's dataset_sha256)")
+    return result
+
+
+def export_weights(certificate, output, fmt=None, dtype="float64", limits=None, verify=True):
+    """What ``exactseq export`` does (:func:`exactseq.export.export_file`)."""
+    from .export import export_file
+    return export_file(os.fspath(certificate), os.fspath(output), fmt, dtype, limits, verify)
+
+
+def audit_floats(certificate, dtype="float64", tol=None, max_bits=4096, bits=True, use_torch=True, plot_to=None,
+          limits=None, progress=None):
+    """What ``exactseq audit`` does (:func:`exactseq.audit.audit_file`)."""
+    from .audit import audit_file
+    return audit_file(os.fspath(certificate), dtype, tol, max_bits, bits, use_torch, plot_to, limits, progress)
+
+
+def tikhonov_file(certificate, eps, regularizer="l2_squared", limits=None):
+    """What ``exactseq tikhonov`` does (:func:`exactseq.tikhonov.bound_for_file`)."""
+    from .tikhonov import bound_for_file
+    return bound_for_file(os.fspath(certificate), eps, regularizer, limits)
+
+
+def evaluate_file(certificate, inputs, limits=None):
+    """What ``exactseq eval`` does: (the ``eval --json`` object, warnings)."""
+    from .evaluation import evaluate_file as run
+    return run(os.fspath(certificate), os.fspath(inputs), limits)
+
+
+def figure(source, **options):
+    """What ``exactseq plot`` draws (:func:`exactseq.pictures.figure`)."""
+    from .pictures import figure as draw
+    return draw(source, **options)
+
+
+def fuzz_campaign(target="pipeline", count=200, seconds=None, seed=0, jobs=1, progress=None):
+    """What ``exactseq fuzz TARGET`` does: one campaign's summary (a dict; its
+    "bugs" list the cases that met every precondition and failed)."""
+    from .fuzz import campaign
+    return campaign(target, count=count, seconds=seconds, seed=seed, jobs=jobs, progress=progress)
+

@@ -1105,25 +1105,24 @@ def _dataset(rng):
 
 
 def _robust(rng, fmt=None):
-    """A certificate of ``exactseq check DATA --robust FMT`` (exactseq.api.certify) on a
-    small random dataset; one time in four the paper's construction (``--paper``),
-    whose claim, dropped when not proven, is put back as it was tried."""
-    from . import api, floatsafe
+    """A certificate of ``exactseq check DATA --robust FMT`` on a small random dataset
+    (the float-safe construction and the claim ``check`` states: the smallest 2^-k
+    proven, else the format's default); one time in four the paper's construction
+    (``--paper``)."""
+    from . import certificate, floatsafe
     from .dataset import DatasetError, from_obj
+    from .errors import ConstructionError
     fmt = fmt or ("float64" if rng.random() < 0.6 else "float32")
     paper = rng.random() < 0.25
     for _ in range(10):
         obj = _dataset(rng)
         try:
             ds = from_obj(obj)
-        except DatasetError:
-            continue
-        res = api.certify(obj, robust=None if paper else fmt, paper=paper)
-        if res.certificate is None:       # the construction or the check failed: draw another
-            continue
-        cert = json.loads(json.dumps(res.certificate))
-        if "float_claim" not in cert:
-            cert["float_claim"] = floatsafe.trial_claim(ds, fmt)
+            cons, _ = floatsafe.construct(ds, robust=None if paper else fmt, paper=paper)
+        except (DatasetError, ConstructionError):
+            continue                      # draw another
+        cert = json.loads(certificate.dumps(certificate.build(ds, cons)))
+        cert["float_claim"] = floatsafe.float_claim(ds, fmt, cert)
         return cert
     return None
 

@@ -19,9 +19,9 @@ EXACTSEQ = [
     ["construction"],                                       # the package, one module per phase
     ["floatsafe", "certificate", "certfield", "exactmodel", "softsearch"],
     ["floatpass", "rounded", "export", "torch", "audit",    # the float world
-     "tikhonov", "evaluation", "pictures", "distributed"],  # and analysis
+     "tikhonov", "evaluation", "pictures", "distributed",   # and analysis
+     "fuzz", "falsify"],                                    # and the campaigns
     ["api"],
-    ["fuzz", "falsify"],                                    # campaigns over the API
     ["cli", "__main__"],
 ]
 PROOFS_CHECK = [
