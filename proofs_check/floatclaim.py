@@ -1035,11 +1035,11 @@ class Engine:
         """decide(i) -> (index of the exact maximiser of query i, score gap to every
         other key or None for a one-token row); Unknown for ties."""
         n = len(toks)
-        if n == 1:
-            return lambda i: (0, None)
 
         def tie():
             raise Unknown(f"float claim: {where}: a query has several maximisers (ties are not analysed)")
+        if n == 1:        # one exact point: its own maximiser, unless several tokens sit on it
+            return (lambda i: (0, None)) if ents[0].n == 1 else (lambda i: tie())
         kind = A[0]
         if kind == "zero" or kind in ("scalar", "rank1") and sgn(A[1]) == 0:
             return lambda i: tie()

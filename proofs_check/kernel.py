@@ -352,7 +352,7 @@ def check_hardmax(cert, limits, claim_required, float_claim):
         try:
             if float_claim is None:
                 raise Unknown("float claim: not proven (no float-claim prover was given to the kernel)")
-            summary["float_claim"] = float_claim(cert, d, pairs, len(blocks), read)
+            summary["float_claim"] = float_claim(cert, d, pairs, len(blocks), read, limits=limits)
         except (Rejected, Malformed, Unknown) as exc:
             if claim_required:
                 raise

@@ -588,3 +588,30 @@ def test_random_certificates_are_mostly_proven():
             proven += 1
             assert not claim_is_false(dict(cert, float_claim=claim(res["float_claim"]["bound_exact"])))
     assert proven >= tried // 2
+
+
+@pytest.mark.parametrize("name, block", [("tie-multiplicity", 2), ("tie-at-zero", 1)])
+def test_several_tokens_on_one_exact_point_are_a_tie(name, block):
+    """Tokens merged onto one exact point are still several keys: a float pass averages
+    them (weights fl(1/k), and float tokens that are not all equal), so the decision is a
+    tie, unknown, in the fast checker and in the reference kernel alike; before, a
+    sequence of one distinct point was taken as decided and the claim verified falsely."""
+    import proofs_check
+    from proofs_check import report
+    cert = json.loads((ROOT / "tests/data/float" / f"{name}.cert.json").read_text())
+    for reference in (False, True):
+        verdict, result = report.run(cert, reference=reference)
+        assert verdict == "unknown" and result["reason"].startswith(f"float claim: block {block} ")
+        assert result["reason"].endswith("a query has several maximisers (ties are not analysed)")
+    assert proofs_check.check(cert, claim_required=False)["float_claim"] is None
+
+
+def test_the_kernel_reads_the_tolerance_within_the_same_limits(tmp_path):
+    from proofs_check import report
+    from proofs_check.limits import DEFAULT
+    cert = json.loads((ROOT / "tests/data/float" / "tie-at-zero.cert.json").read_text())
+    cert["float_claim"]["tolerance"] = "1/" + "1" * 20
+    small = DEFAULT.with_(max_digits=19)
+    for reference in (False, True):
+        verdict, result = report.run(cert, small, reference=reference)
+        assert verdict == "malformed" and "float_claim.tolerance: an integer of 20 digits" in result["reason"]

@@ -56,3 +56,22 @@ def test_the_reference_notices_wrong_weights(tmp_path, capsys):
         out = scope["forward"](str(w), X)
         errs.append(max(np.linalg.norm(out - y, axis=1).min() for y in Y))
     assert max(errs) > 1e-3
+
+
+def test_numpy_reference_computes_no_scores_when_v_is_zero(tmp_path):
+    """A = [[2^1023, 2^1023], [-2^1023, -2^1023]] with V = 0: the scores would be
+    inf - inf = NaN, but the model (and the snippet) computes none; the float claim
+    verifies and the snippet's outputs are the targets."""
+    import proofs_check
+    cert = ROOT / "tests/data/float/v-zero-overflow.cert.json"
+    c = json.loads(cert.read_text())
+    assert proofs_check.check(c)["float_claim"]["relative"] is True
+    w = tmp_path / "w.npz"
+    assert main(["export", str(cert), "-o", str(w), "--quiet"]) == 0
+    scope = {}
+    exec(compile(snippet(), "README.md", "exec"), scope)
+    for s in c["dataset"]["sequences"]:
+        X = np.array([[float(Fraction(v)) for v in x] for x in s["input"]])
+        Y = np.array([[float(Fraction(v)) for v in y] for y in s["output"]])
+        out = scope["forward"](str(w), X)
+        assert np.isfinite(out).all() and sorted(map(tuple, out)) == sorted(map(tuple, Y))
