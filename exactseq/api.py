@@ -588,6 +588,11 @@ def _failed_report(ds, attention, reason, total, max_width=None):
         rep["margins"] = None
     if attention == "softmax":
         rep.update(tau=None, order=None, tau0_search=False, tried=[], per_block=None)
+    if attention == "causal":
+        from proofs_check.causal import bound
+        limit, T, c = bound([(tuple(p.input), None) for p in ds.pairs])
+        rep["dataset"].update(prefixes=T, tokens=c)
+        rep.update(block_bound=limit, reformulation_blocks=4 * T + 1, classes=None)
     return rep
 
 

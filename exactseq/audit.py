@@ -403,11 +403,17 @@ def text(r):
     if r["weights_overflow"] or r["weights_underflow"]:
         lines.append(f"weights      {r['weights_overflow']} beyond the {r['dtype']} range, "
                      f"{r['weights_underflow']} non-zero ones round to 0")
-    shown = blocks if len(blocks) <= MAX_ROWS else [
-        b for b in blocks if b["ff_tokens"] or b["attention_tokens"] or b["deviation"] != 0][:MAX_ROWS]
+    if len(blocks) <= MAX_ROWS:
+        shown = blocks
+    else:            # every block where a decision differs first, then the largest deviations
+        ranked = sorted(range(len(blocks)), key=lambda i: (
+            not (blocks[i]["ff_tokens"] or blocks[i]["attention_tokens"]),
+            -(_sortable(blocks[i]["deviation"]) if blocks[i]["deviation"] is not None else 0)))
+        shown = [blocks[i] for i in sorted(ranked[:MAX_ROWS])]
     lines.append("block  phase            deviation  ReLU patterns  argmax sets"
                  + ("" if len(shown) == len(blocks) else
-                    f"   ({len(shown)} of {len(blocks)} blocks: those with a deviation or a difference)"))
+                    f"   ({len(shown)} of {len(blocks)} blocks: every block where a decision differs, "
+                    "then the largest deviations; --json lists all)"))
     for b in shown:
         def cell(flag, n):
             return "-" if flag is None else (f"{n} differ" if flag else "same")

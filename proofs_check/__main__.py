@@ -39,20 +39,24 @@ def main(argv=None):
     for stream in (sys.stdout, sys.stderr):   # text from a certificate never crashes the output
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    p.json_errors = "--json" in (sys.argv[1:] if argv is None else argv)
     args = p.parse_args(argv)
     try:
         limits = lim.from_args(args)
     except lim.LimitError as exc:
         p.error(str(exc))
     if args.jobs < 1:
-        print(f"python -m proofs_check: error: --jobs must be an integer >= 1, not {args.jobs}",
-              file=sys.stderr)
-        return 2
+        p.error(f"--jobs must be an integer >= 1, not {args.jobs}")
     try:
         cert = report.load(args.cert, limits)
         verdict, result = report.run(cert, limits, jobs=args.jobs, reference=args.reference)
     except report.Malformed as exc:
         verdict, result = "malformed", {"verdict": "malformed", "reason": str(exc)}
+    except KeyboardInterrupt:
+        print("proofs_check: interrupted; nothing verified", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"verdict": "unknown", "reason": "interrupted; nothing verified"}, indent=1))
+        return 130
     result["certificate"] = args.cert
     try:
         if args.json:

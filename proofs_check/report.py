@@ -117,7 +117,12 @@ def line(result):
 
 
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line on stderr (exit 2)."""
+    """An argument parser whose usage errors are one line on stderr (exit 2); with
+    ``json_errors`` set (``--json`` given), also one JSON object on stdout."""
+    json_errors = False
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        msg = f"{self.prog}: error: {message} (see {self.prog} --help)"
+        if self.json_errors:
+            print(json.dumps({"verdict": "malformed", "reason": msg}, indent=1))
+        self.exit(2, msg + "\n")

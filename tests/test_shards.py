@@ -231,8 +231,11 @@ def test_cli_bad_jobs_is_one_line_and_2(capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err == f"exactseq: error: --jobs must be an integer >= 1, not {argv[-1]}\n"
-    assert pc_main.main([GOOD, "--jobs", "0"]) == 2
-    assert capsys.readouterr().err == "python -m proofs_check: error: --jobs must be an integer >= 1, not 0\n"
+    with pytest.raises(SystemExit) as e:
+        pc_main.main([GOOD, "--jobs", "0"])
+    assert e.value.code == 2
+    assert capsys.readouterr().err == ("python -m proofs_check: error: --jobs must be an integer >= 1, not 0 "
+                                       "(see python -m proofs_check --help)\n")
 
 
 def test_cli_check_with_jobs(capsys):

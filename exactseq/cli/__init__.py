@@ -78,7 +78,11 @@ def main(argv=None):
         return EXIT_FAILED
     except KeyboardInterrupt:
         command = next((a for a in argv if a in COMMANDS), None)
-        print(f"exactseq: {INTERRUPTED.get(command, 'interrupted')}", file=sys.stderr)
+        msg = INTERRUPTED.get(command, "interrupted")
+        print(f"exactseq: {msg}", file=sys.stderr)
+        if "--json" in argv:
+            from .console import out_json
+            out_json({"verdict": "unknown", "reason": msg, "exit_status": 130})
         return 130
     except Exception as exc:  # a bug: say so in one line, never certify
         msg = f"internal error: {type(exc).__name__}: {exc}"

@@ -134,6 +134,8 @@ def _out_path(path, source=None):
     None) or (None, error)."""
     if not path:
         return None, "--certificate needs a file name"
+    if path == "-":
+        return None, "--certificate -: the certificate goes to a file; give its name (--json prints the report)"
     real = os.path.realpath(path)
     if source and os.path.exists(source) and os.path.exists(real) and os.path.samefile(real, source):
         return None, f"{path}: is the dataset file; refusing to overwrite it with a certificate"
