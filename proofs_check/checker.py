@@ -27,28 +27,10 @@ softmax path); resource limits in limits.py.
 
 The modules below this dispatcher: reading.py (the certificate's form, the
 size bounds, the output comparison), engine.py (the fast exact evaluation and
-the block loop, with its shortcuts), causal.py, softmax.py, floatclaim.py,
-shards.py; kernel.py is the reference checker every fast path is tested
-against.  Former shortcuts list (now in engine.py):
-* a token is kept with a multiplicity; hardmax weights over indices equal
-  weights over distinct points times their multiplicity (over a field, tokens
-  with different representations are proven to be different points);
-* an FF layer is affine on each activation pattern S (the set of units with
-  u.x + b > 0): FF(x) = eta x + M_S x + c_S with M_S = sum_S W_k u_k^T and
-  c_S = sum_S W_k b_k; where M_S and c_S are exactly zero FF(x) = eta x;
-* with A = c a a^T the score is c <a,x_i><a,x_j>, so the maximisers are those
-  of +-<a, x_j> by the sign of c <a, x_i>;
-* with V = 0 attention contributes nothing;
-* a one-row FF layer (eta = 1, every unit on one rational row u) moves only
-  the tokens whose <u, x> lies where its affine map is not the identity, found
-  through a sorted index (sparse.py, which states why nothing is missed);
-* with A = c I on rational tokens a float filter with a written error bound
-  discards keys that cannot be maximal; the rest are compared exactly
-  (filters.py).
-
-The block loop is :func:`run_blocks`.  ``check(..., jobs=J)`` runs it in J
-processes on contiguous ranges of sequences and combines their reports into
-the same result (shards.py states why it is the same).
+the block loop; its shortcuts are listed there), causal.py, softmax.py,
+floatclaim.py, shards.py (``check(..., jobs=J)``: the block loop in J
+processes, combined into the same result); kernel.py is the reference
+checker every fast path is tested against.
 """
 from __future__ import annotations
 
