@@ -93,11 +93,13 @@ def test_no_traceback_in_a_real_process(tmp_path):
 
 def test_unknown_keys_are_warned_about_on_stderr(tmp_path, capsys):
     path = _file(tmp_path, S(([[1, 2], [3, 4]], [[1, 2]]), dimesion=2))
-    assert main(["check", path, "--quiet"]) == 0
+    assert main(["check", path, "--json"]) == 0
     assert capsys.readouterr().err == (f"exactseq: warning: {path}: unknown top-level key "
                                        "'dimesion' ignored (did you mean 'dimension'?)\n")
+    assert main(["check", path, "--quiet"]) == 0          # --quiet: nothing at all
+    assert capsys.readouterr() == ("", "")
     path = _file(tmp_path, S(([[1, 2], [3, 4]], [[1, 2]]), comment="x"))
-    assert main(["check", path, "--quiet"]) == 0
+    assert main(["check", path, "--json"]) == 0
     assert capsys.readouterr().err == (f"exactseq: warning: {path}: unknown top-level key "
                                        "'comment' ignored (known keys: classes, dimension, sequences)\n")
 

@@ -165,7 +165,7 @@ def run(args):
         ds = load(args.file, limits)
     except DatasetError as exc:
         return error(str(exc))
-    for w in getattr(ds, "warnings", None) or ():
+    for w in () if args.quiet else getattr(ds, "warnings", None) or ():
         warn(w)
     causal = getattr(ds, "causal", False)
     if causal and args.attention not in (None, "causal"):

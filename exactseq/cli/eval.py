@@ -28,7 +28,7 @@ def run(args):
         result, warnings = evaluate_file(args.cert, args.input, limits)
     except (CertificateError, InputError) as exc:
         return error(str(exc))
-    for w in warnings:
+    for w in () if args.quiet else warnings:
         warn(w)
     status = {False: EXIT_FAILED, None: EXIT_UNKNOWN}.get(result["all_equal"], EXIT_OK)
     if result["all_equal"] is None and not any("equal" in r for r in result["sequences"]):

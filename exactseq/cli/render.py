@@ -10,7 +10,7 @@ def hardmax(r, verbose=False):
     lines = [f"exactseq {__version__}: exact hardmax "
              + ("classification (Theorem 1.4 with every m_j = 1)" if r.get("classification")
                 else "interpolation (Theorem 1.4)"),
-             f"dataset      {ds['file']}: N = {ds['N']} sequences, d = {ds['d']}, "
+             f"dataset      {ds['file']}: N = {ds['N']} sequence{'s' if ds['N'] != 1 else ''}, d = {ds['d']}, "
              f"sum n = {ds['sum_n']}, sum m = {ds['sum_m']}"
              + (f", coordinates in a number field of degree {ds['field']['degree']}" if ds["field"] else "")]
     if r["blocks"] is not None:
@@ -87,7 +87,7 @@ def tail(r, lines, scope="", verbose=False):
 def softmax(r, verbose=False):
     ds = r["dataset"]
     lines = [f"exactseq {__version__}: exact softmax interpolation (Theorem 1.6)",
-             f"dataset      {ds['file']}: N = {ds['N']} sequences, d = {ds['d']}, "
+             f"dataset      {ds['file']}: N = {ds['N']} sequence{'s' if ds['N'] != 1 else ''}, d = {ds['d']}, "
              f"sum n = {ds['sum_n']}, sum m = {ds['sum_m']}"]
     if r["blocks"] is not None:
         ph = ", ".join(f"{k} {v}" for k, v in r["phases"].items())
@@ -116,7 +116,7 @@ def causal(r, verbose=False):
     ds = r["dataset"]
     lines = [f"exactseq {__version__}: exact causal interpolation (masked hardmax attention, "
              "Section 7.2.4)",
-             f"dataset      {ds['file']}: N = {ds['N']} sequences, d = {ds['d']}, "
+             f"dataset      {ds['file']}: N = {ds['N']} sequence{'s' if ds['N'] != 1 else ''}, d = {ds['d']}, "
              f"sum n = {ds['sum_n']} positions, T = {ds['prefixes']} distinct prefixes, "
              f"c = {ds['tokens']} distinct tokens"]
     if r["blocks"] is not None:
