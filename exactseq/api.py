@@ -524,8 +524,9 @@ def certify(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec
             model.certificate["float_claim"] = floatsafe.trial_claim(ds, fmt, tolerance)
             if max_width is not None:
                 model.certificate["max_width"] = max_width
+        clock = BlockClock()
         verdict, result = pcr.run(json.loads(json.dumps(model.certificate)), limits, jobs=jobs,
-                                  progress=lambda k, n: say(f"checking block {k}/{n}"), claim_required=False)
+                                  progress=lambda k, n: say(clock.text(k, n)), claim_required=False)
         if verdict == "malformed":     # e.g. a limit below what this dataset needs
             raise CertificateError(f"{ds.source}: the certificate is beyond a limit: {result['reason']}")
         model.summary = result if verdict == "verified" else None
@@ -556,6 +557,23 @@ def certify(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec
             except AuditError as exc:
                 rep["audit"] = {"error": str(exc)}
     return Result(verdict, rep, cert, model)
+
+
+class BlockClock:
+    """The block progress line: block k of n, blocks per second, the time left."""
+
+    def __init__(self):
+        self.start = None
+
+    def text(self, k, n):
+        now = time.perf_counter()
+        if self.start is None:
+            self.start = now
+        el = now - self.start
+        if k <= 1 or el <= 0:
+            return f"checking block {k}/{n}"
+        rate = (k - 1) / el
+        return f"checking block {k}/{n}, {rate:.3g} blocks/s, about {(n - k) / rate:.0f} s left"
 
 
 def _hardmax_extras(rep, ds, model, verdict, max_width, fc):

@@ -74,7 +74,10 @@ class Progress:
         sys.stderr.flush()
 
     def block(self, k, n):
-        self(f"checking block {k}/{n}")
+        if not hasattr(self, "clock"):
+            from ..api import BlockClock
+            self.clock = BlockClock()
+        self(self.clock.text(k, n))
 
     def done(self):
         if self.shown:
