@@ -30,6 +30,7 @@ Exit status: 0 done (every given output equal), 1 a given output differs,
 def read_inputs(path, limits):
     """The list of sequence objects of INPUT.json; ValueError (one line) otherwise."""
     from proofs_check.limits import LimitError, read_bytes, read_json
+    from .dataset import _nearest
     try:
         raw = read_bytes(path, limits)       # "-": standard input
         path = "<stdin>" if path == "-" else path
@@ -60,8 +61,8 @@ def read_inputs(path, limits):
         for key in ("input", "output"):
             if key in s and (not isinstance(s[key], list) or not s[key]):
                 raise ValueError(f"{where}: {key!r} must be a non-empty list of tokens")
-        warnings += [f"{where}: unknown key {k!r} ignored" for k in s
-                     if k not in ("input", "output", "name", "label", "targets")]
+        known = ("input", "output", "name", "label", "targets")
+        warnings += [f"{where}: unknown key {k!r} ignored" + _nearest(k, known) for k in s if k not in known]
         seqs.append((where, s))
     return seqs, warnings
 

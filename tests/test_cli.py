@@ -387,3 +387,15 @@ def test_dash_reads_standard_input(tmp_path):
     assert (r.returncode, r.stdout) == (2, b"")
     assert r.stderr == (b"exactseq: error: <stdin>: sequence 0: missing key 'output'; it has 'ouput': "
                         b"did you mean 'output'?\n")
+
+
+def test_reference_is_one_process_and_eval_names_a_misspelt_key(tmp_path, capsys):
+    cert = str(ROOT / "tests/data/figure5.cert.json")
+    assert main(["verify", cert, "--reference", "--jobs", "2"]) == 2
+    assert capsys.readouterr().err == ("exactseq: error: --reference checks in one process: it cannot be "
+                                       "combined with --jobs or --scheduler\n")
+    inputs = tmp_path / "in.json"
+    inputs.write_text('{"sequences": [{"input": [[0, 0], [2, 0], [1, 2]], "ouput": [[3, 3]]}]}')
+    assert main(["eval", cert, str(inputs)]) == 0
+    assert capsys.readouterr().err == (f"exactseq: warning: {inputs}: sequence 0: unknown key 'ouput' "
+                                       "ignored (did you mean 'output'?)\n")

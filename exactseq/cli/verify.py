@@ -57,6 +57,8 @@ def run(args):
     limits, err = options(args)
     if err:
         return error(err)
+    if args.reference and (args.jobs not in (None, 1) or args.scheduler):
+        return error("--reference checks in one process: it cannot be combined with --jobs or --scheduler")
     if args.cert != "-" and not os.path.isfile(args.cert):
         return error(f"{args.cert}: no such file" if not os.path.exists(args.cert) else
                      f"{args.cert}: not a regular file")
