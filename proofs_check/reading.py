@@ -18,7 +18,7 @@ import math
 import re
 from fractions import Fraction
 
-from .numbers import Malformed, Numbers, Rejected, _need, prove_distinct, sgn
+from .numbers import Malformed, Numbers, Rejected, Unknown, _need, prove_distinct, sgn
 
 SCHEMA_VERSION = 1
 HARDMAX_CLAIMS = {"hat", "leaders", "disjoint", "collapse", "counts"}
@@ -42,7 +42,7 @@ def key(x):
 
 __all__ = ["SCHEMA_VERSION", "HARDMAX_CLAIMS", "CAUSAL_WIDTH_BOUND", "read_matrix", "read_sequences",
            "read_dataset", "read_causal_dataset", "causal_bound", "read_block", "prescan",
-           "declared_width", "start", "compare_outputs", "key"]
+           "declared_width", "start", "compare_outputs", "key", "attention_of", "attach_claim"]
 
 
 def _mat(obj, nums, d, where):
@@ -242,6 +242,36 @@ def _mat_params(M):
     if M[0] == "rank1":
         return int(M[1] != 1 and sgn(M[1]) != 0) + sum(1 for c in M[2] if sgn(c) != 0)
     return sum(1 for r in M[1] for c in r if sgn(c) != 0)
+
+
+def attention_of(cert):
+    """The attention kind of a certificate whose outer form is checked: an object of
+    schema 1, a known kind, a float claim only with hardmax attention."""
+    _need(cert, dict, "certificate")
+    if cert.get("schema_version") != SCHEMA_VERSION:
+        raise Malformed(f"unknown schema_version {_short(cert.get('schema_version'))}")
+    kind = cert.get("attention", "hardmax")
+    if "float_claim" in cert and kind != "hardmax":
+        raise Malformed("float_claim: checked for hardmax certificates only")
+    if kind not in ("hardmax", "softmax", "causal"):
+        raise Malformed(f"unknown attention {_short(kind)}")
+    return kind
+
+
+def attach_claim(summary, prove, claim_required):
+    """``summary["float_claim"] = prove()`` (the float claim, proven after the exact
+    statements); with ``claim_required`` False a claim not proven is recorded as
+    "float_claim_unproven" instead of raising."""
+    try:
+        summary["float_claim"] = prove()
+    except (Rejected, Malformed, Unknown) as exc:
+        if claim_required:
+            raise
+        summary["float_claim"] = None
+        summary["float_claim_unproven"] = {
+            "verdict": {Rejected: "rejected", Malformed: "malformed"}.get(type(exc), "unknown"),
+            "reason": str(exc)}
+    return summary
 
 
 read_matrix = _mat        # the public name (exactseq reads weights as the checker does)
