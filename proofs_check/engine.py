@@ -18,9 +18,10 @@ kernel (kernel.py) on every certificate of the test suite
 * a one-row FF layer (eta = 1, every unit on one rational row u) moves only
   the tokens whose <u, x> lies where its affine map is not the identity, found
   through a sorted index (sparse.py, which states why nothing is missed);
-* with A = c I on rational tokens a float filter with a written error bound
-  discards keys that cannot be maximal; the rest are compared exactly
-  (filters.py).
+* with A = c I or any rational A on rational tokens a float filter with a
+  written error bound discards keys that cannot be maximal; the rest are
+  compared exactly (filters.py); scores are formed a block of queries at a
+  time, never n x n.
 
 ``checker.check(..., jobs=J)`` runs :func:`run_blocks` in J processes on
 contiguous ranges of sequences and combines their reports into the same
@@ -33,7 +34,7 @@ from fractions import Fraction
 from operator import mul
 
 from . import lemmas, sparse
-from .filters import gram_argmax
+from .filters import argmax_keys, gram_argmax, query_keys
 from .limits import DEFAULT
 from .numbers import Rejected, check_growth, prove_distinct, sgn
 from .reading import compare_outputs, key
@@ -238,6 +239,9 @@ def argmaxes(A, toks, cache):
         rows = [[dot(ti.x, tj.x) for tj in toks] for ti in toks]
         return [max_set([v * s for v in r]) for r in rows]
     M = A[1]
+    if type(toks[0].key[0]) is int and all(type(c) is Fraction for r in M for c in r):
+        keys = [t.key for t in toks]            # rational: the filter, then integers
+        return argmax_keys(query_keys(M, keys), keys)
     res = []
     for ti in toks:
         q = tuple(dot(r, ti.x) for r in M)

@@ -31,6 +31,17 @@ Token j is x_j = nums_j / den_j (integers).  u = 2^-53.
 Negating a float (sign = -1) is exact.  Every j not discarded is compared exactly: s_ij = (nums_i . nums_j) / (den_i den_j),
 and den_i > 0 is common to the row, so the exact maximisers of
 (nums_i . nums_j) / den_j are found by cross-multiplication.
+
+Any rational A (:class:`Filter`)
+---------------------------------
+The score <A x_i, x_j> is <q_i, x_j> with the query q_i = A x_i, computed
+exactly as integers (qnums_i / qden_i).  Nothing above used q_i = x_i: with
+x^_i replaced by q^_i = fl(qnums_i / qden_i) (correctly rounded, premises
+checked the same way) and n^_i by the float norm of q^_i, the same bound
+holds, so the same cut discards the same way.  The Gram case is q_i = sign x_i.
+
+Memory: the float scores are formed a block of rows at a time (at most
+2^21 floats), never as an n x n matrix; each row keeps its candidates only.
 """
 from __future__ import annotations
 
@@ -39,6 +50,8 @@ from operator import mul
 
 U = 2.0 ** -53
 LO, HI = 2.0 ** -500, 2.0 ** 500
+BLOCK = 1 << 21          # floats of scores formed at once
+NUMPY_AT = 50_000        # products from which NumPy repays its import
 
 
 def _floats(keys):
@@ -57,46 +70,88 @@ def _floats(keys):
     return out
 
 
-def _gram(F, sign):
-    """Rows of the float Gram matrix sign * fl(<x^_i, x^_j>): one matrix product
-    in NumPy when it is installed and the matrix is large enough to repay its
-    import (the bound above allows any summation order, with or without fused
-    multiply-add), else plain Python."""
+def _numpy():
     try:
-        if len(F) ** 2 * len(F[0]) < 50_000:
-            raise ImportError
         import numpy
-    except ImportError:
-        return [[sign * sum(map(mul, fi, fj)) for fj in F] for fi in F]
-    A = numpy.array(F, dtype=numpy.float64)
-    return (A @ A.T * sign).tolist()
+    except ImportError:          # the filter works in plain Python, row by row
+        return None
+    return numpy
 
 
-def gram_argmax(keys, sign):
-    """For each token i (keys: (den, nums) per token), the indices j maximising
-    sign * <x_i, x_j> (sign = +1 or -1), exactly."""
-    n = len(keys)
-    F = _floats(keys) if n > 2 else None
-    res = []
-    if F is not None:
-        d = len(keys[0][1])
-        norms = [math.sqrt(sum(map(mul, v, v))) for v in F]
-        big = max(norms)
-        c = 4 * (d + 3) * U * big
-        G = _gram(F, sign)
-    for i in range(n):
-        ni = keys[i][1]
-        if F is None:
-            cand = range(n)
+class Filter:
+    """Float scores fl(<q^_i, x^_j>) for queries ``qkeys`` against keys ``keys``
+    (both as (den, nums)), a block of rows at a time, with the bound above.
+
+    ``row(i)`` gives (candidates, low): the indices j the bound cannot discard
+    (the exact maximisers are among them), and the largest float score among
+    the discarded ones (None if none); rows are best asked for in order.
+    ``Filter.make`` returns None where the premises fail."""
+
+    @classmethod
+    def make(cls, qkeys, keys):
+        if not keys or not qkeys or len(keys[0][1]) > 1 << 20:
+            return None
+        Q = _floats(qkeys)
+        X = _floats(keys) if Q is not None else None
+        if X is None:
+            return None
+        return cls(Q, X)
+
+    def __init__(self, Q, X):
+        d = len(X[0])
+        self.np = np = _numpy()
+        self.qnorms = [math.sqrt(sum(map(mul, v, v))) for v in Q]
+        self.big = max(math.sqrt(sum(map(mul, v, v))) for v in X)
+        self.c0 = 4 * (d + 3) * U * self.big
+        self.d, self.n = d, len(X)
+        if np is not None and len(Q) * len(X) * d >= NUMPY_AT:
+            self.Q, self.X = np.array(Q, dtype=np.float64), np.array(X, dtype=np.float64)
+            self.step = max(1, BLOCK // len(X))
         else:
-            s = G[i]
-            best = max(s)
-            cut = best - c * norms[i]
+            self.np, self.Q, self.X = None, Q, X
+        self.at, self.rows = None, None
+
+    def _block(self, i):
+        np, lo = self.np, i - i % self.step
+        S = self.Q[lo:lo + self.step] @ self.X.T
+        best = S.max(axis=1)
+        cut = best - self.c0 * np.array(self.qnorms[lo:lo + self.step])
+        keep = ~(S < cut[:, None])
+        r, c = np.nonzero(keep)                # row-major: each row's columns in order
+        ends = np.cumsum(np.bincount(r, minlength=S.shape[0])).tolist()
+        c = c.tolist()
+        low = np.where(keep, -np.inf, S).max(axis=1).tolist()
+        rows, start = [], 0
+        for e, lw in zip(ends, low):
+            rows.append((c[start:e], None if e - start == self.n else lw))
+            start = e
+        self.at, self.rows = lo, rows
+
+    def row(self, i):
+        if self.np is None:
+            s = [sum(map(mul, self.Q[i], x)) for x in self.X]
+            cut = max(s) - self.c0 * self.qnorms[i]
             cand = [j for j, v in enumerate(s) if not v < cut]
+            low = max((v for v in s if v < cut), default=None)
+            return cand, low
+        if self.at is None or not self.at <= i < self.at + self.step:
+            self._block(i)
+        return self.rows[i - self.at]
+
+
+def argmax_keys(qkeys, keys):
+    """For each query (den, nums) in ``qkeys``, the indices j maximising
+    <q, x_j> over the tokens x_j = ``keys`` (den, nums), exactly; equal index
+    sets are one tuple object."""
+    n = len(keys)
+    F = Filter.make(qkeys, keys) if n > 2 else None
+    res, sets = [], {}
+    for i, (_, qn) in enumerate(qkeys):
+        cand = range(n) if F is None else F.row(i)[0]
         bj = None
         top = []
         for j in cand:
-            a, b = sign * sum(map(mul, ni, keys[j][1])), keys[j][0]
+            a, b = sum(map(mul, qn, keys[j][1])), keys[j][0]
             if bj is None:
                 ba, bj, top = a, b, [j]
                 continue
@@ -105,5 +160,21 @@ def gram_argmax(keys, sign):
                 ba, bj, top = a, b, [j]
             elif lhs == rhs:
                 top.append(j)
-        res.append(tuple(top))
+        t = tuple(top)
+        res.append(sets.setdefault(t, t))
     return res
+
+
+def gram_argmax(keys, sign):
+    """For each token i (keys: (den, nums) per token), the indices j maximising
+    sign * <x_i, x_j> (sign = +1 or -1), exactly."""
+    q = keys if sign > 0 else [(den, tuple(-v for v in nums)) for den, nums in keys]
+    return argmax_keys(q, keys)
+
+
+def query_keys(M, keys):
+    """The queries q_i = M x_i as (den, nums) for rational rows M and tokens
+    (den, nums): integers only."""
+    L = math.lcm(*(c.denominator for r in M for c in r))
+    Mi = [[int(c * L) for c in r] for r in M]
+    return [(den * L, tuple(sum(map(mul, r, nums)) for r in Mi)) for den, nums in keys]

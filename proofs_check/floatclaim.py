@@ -86,7 +86,7 @@ from math import gcd, isqrt
 from operator import itemgetter, mul
 
 from .engine import Tok, apply_mat, dot, key, proj
-from .filters import U as FILTER_U, _floats, _gram
+from .filters import U as FILTER_U, Filter, query_keys
 from .limits import DEFAULT, LimitError, parse_int_text
 from .numbers import K, Malformed, Rejected, Unknown, _show, sgn
 from .sparse import _fl, reading
@@ -1073,6 +1073,8 @@ class Engine:
             return decide
         if kind == "scalar" and rational and type(A[1]) is Fraction:
             return self._gram_decide(ents, toks, A[1], tie)
+        if kind == "full" and rational and all(type(v) is Fraction for r in A[1] for v in r):
+            return self._gram_decide(ents, toks, Fraction(1), tie, A[1])
         # any other case: every exact score
         if kind == "rank1":
             pr = proj(self.cache, A[2])
@@ -1100,41 +1102,37 @@ class Engine:
             return b, gap
         return decide
 
-    def _gram_decide(self, ents, toks, c, tie):
-        """decide(i) for A = c I on rational tokens: a float Gram matrix discards keys
-        (filters.py states its bound), kept keys are compared exactly and discarded ones
-        are bounded from above by their float score plus that bound."""
+    def _gram_decide(self, ents, toks, c, tie, M=None):
+        """decide(i) for A = c I (or, with ``M``, A = the rational rows M and c = 1) on
+        rational tokens: float scores discard keys (filters.py states the bound), kept
+        keys are compared exactly and discarded ones are bounded from above by their
+        float score plus that bound."""
         n, d = len(toks), self.d
         sg = 1 if c > 0 else -1
         keys = [t.key for t in toks]
-        F = _floats(keys) if n > 2 and d <= 1 << 20 else None     # filters.py's premises
+        qkeys = (keys if sg > 0 else [(den, tuple(-v for v in nums)) for den, nums in keys]) \
+            if M is None else query_keys(M, keys)
+        F = Filter.make(qkeys, keys) if n > 2 else None     # None: filters.py's premises fail
         if F is not None:
-            norms = [math.sqrt(sum(map(mul, v, v))) for v in F]
-            big = max(norms)
-            cut0 = 4 * (d + 3) * FILTER_U * big
-            G = _gram(F, sg)
-            a3, b3 = big.as_integer_ratio()
+            a3, b3 = F.big.as_integer_ratio()
         cn, cd = abs(c.numerator), c.denominator
 
         def decide(i):
-            den_i, ni = keys[i]
+            den_i, ni = qkeys[i]
             rest = None
             if F is None:
                 cand = range(n)
             else:
-                row = G[i]
-                cut = max(row) - cut0 * norms[i]
-                cand = [m for m, v in enumerate(row) if not v < cut]
-                low = max((v for v in row if v < cut), default=None)
+                cand, low = F.row(i)
                 if low is not None:
-                    # a discarded key's exact sg <x_i, x_j> is at most its float value plus
+                    # a discarded key's exact <q_i, x_j> is at most its float value plus
                     # 2 (d + 3) u n_i n_j <= low + 2 (d + 3) u n_i big, here as an integer pair
                     a1, b1 = low.as_integer_ratio()
-                    a2, b2 = norms[i].as_integer_ratio()
+                    a2, b2 = F.qnorms[i].as_integer_ratio()
                     rest = (a1 * b2 * b3 * 2 ** 53 + 2 * (d + 3) * a2 * a3 * b1, b1 * b2 * b3 * 2 ** 53)
             b = s2 = None
             for m in cand:
-                a, dm = sg * sum(map(mul, ni, keys[m][1])), keys[m][0]
+                a, dm = sum(map(mul, ni, keys[m][1])), keys[m][0]
                 if b is None or a * b[1] > b[0] * dm:
                     b, s2 = (a, dm, m), b
                 elif s2 is None or a * s2[1] > s2[0] * dm:
@@ -1150,7 +1148,7 @@ class Engine:
                 second = None
                 for m, k in enumerate(keys):
                     if m != b[2]:
-                        a = (sg * sum(map(mul, ni, k[1])), k[0] * den_i)
+                        a = (sum(map(mul, ni, k[1])), k[0] * den_i)
                         if second is None or a[0] * second[1] > second[0] * a[1]:
                             second = a
                 gn = top[0] * second[1] - second[0] * top[1]

@@ -263,40 +263,43 @@ def fixed_scores(A, toks):
     """Integer score intervals: for every query q and key k, (lo, hi, e) with
     f lo <= <A x, y> 2^(2 FIX) <= f hi (x in ball q, y in ball k), and f >= 0;
     e bounds the part of hi - lo that integer rounding added (it only tells
-    :func:`sa_balls` when to redo a query exactly).
+    :func:`sa_balls` when to redo a query exactly).  Returns f and the rows, one
+    query's row at a time (a generator: memory O(n), never n x n).
     Scalar A = a I: <x, y> 2^(2 FIX) = sum (M_i + e_i)(M'_i + e'_i) with
     |e| <= E = R + 1, |e'| <= E', within E |M'|_1 + E' |M|_1 + d E E' of <M, M'>.
     Rank one A = c a a^T: the exact interval of <a, x> per ball, widened to
     integers, and the four products of the two intervals."""
     if A[0] == "zero" or A[1] == 0:       # every score is exactly 0: no gap anywhere
-        return Fraction(0), [[(0, 0, 0)] * len(toks) for _ in toks]
+        return Fraction(0), ([(0, 0, 0)] * len(toks) for _ in toks)
     if A[0] == "scalar":
         a, d = A[1], len(toks[0].c)
         fx = [fixed(t) for t in toks]
         sgn = 1 if a >= 0 else -1
-        rows = []
-        for M, R, L in fx:
-            E, row = R + 1, []
-            for M2, R2, L2 in fx:
-                p, w = sgn * sum(map(mul, M, M2)), E * L2 + (R2 + 1) * (L + d * E)
-                row.append((p - w, p + w, L + L2 + d * (E + R2 + 1)))
-            rows.append(row)
-        return abs(a), rows
+
+        def scalar_rows():
+            for M, R, L in fx:
+                E, row = R + 1, []
+                for M2, R2, L2 in fx:
+                    p, w = sgn * sum(map(mul, M, M2)), E * L2 + (R2 + 1) * (L + d * E)
+                    row.append((p - w, p + w, L + L2 + d * (E + R2 + 1)))
+                yield row
+        return abs(a), scalar_rows()
     if A[0] == "rank1":
         c = A[1]
         ivs = []
         for t in toks:
             lo, hi = interval(A[2], t)
             ivs.append(((lo.numerator << FIX) // lo.denominator, -(-(hi.numerator << FIX) // hi.denominator)))
-        rows = []
-        for l1_, h1 in ivs:
-            row = []
-            for l2, h2 in ivs:
-                ps = (l1_ * l2, l1_ * h2, h1 * l2, h1 * h2)
-                e = max(-l1_, h1) + max(-l2, h2) + 1
-                row.append((min(ps), max(ps), e) if c >= 0 else (-max(ps), -min(ps), e))
-            rows.append(row)
-        return abs(c), rows
+
+        def rank1_rows():
+            for l1_, h1 in ivs:
+                row = []
+                for l2, h2 in ivs:
+                    ps = (l1_ * l2, l1_ * h2, h1 * l2, h1 * h2)
+                    e = max(-l1_, h1) + max(-l2, h2) + 1
+                    row.append((min(ps), max(ps), e) if c >= 0 else (-max(ps), -min(ps), e))
+                yield row
+        return abs(c), rank1_rows()
     raise Malformed("softmax: a full attention matrix is not supported")
 
 

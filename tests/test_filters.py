@@ -3,8 +3,11 @@ from fractions import Fraction
 
 from hypothesis import given, settings, strategies as st
 
+import pytest
+
+from proofs_check import filters
 from proofs_check.engine import key
-from proofs_check.filters import gram_argmax
+from proofs_check.filters import argmax_keys, gram_argmax, query_keys
 
 
 def brute(points, sign):
@@ -32,7 +35,60 @@ def test_gram_argmax_is_exact(points, sign):
     assert gram_argmax([key(p) for p in points], sign) == brute(points, sign)
 
 
-def test_near_ties_below_float_resolution():
+@pytest.fixture(params=["python", "numpy"])
+def path(request, monkeypatch):
+    """Both ways of forming the float scores: plain Python row by row, and NumPy a
+    block of 3 rows at a time (so several blocks, and rows asked across them)."""
+    if request.param == "numpy":
+        monkeypatch.setattr(filters, "NUMPY_AT", 0)
+        monkeypatch.setattr(filters, "BLOCK", 3 * 12)
+    return request.param
+
+
+def brute_full(M, points):
+    out = []
+    for x in points:
+        q = [sum(a * b for a, b in zip(r, x)) for r in M]
+        s = [sum(a * b for a, b in zip(q, y)) for y in points]
+        best = max(s)
+        out.append(tuple(j for j, v in enumerate(s) if v == best))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(2, 4).flatmap(lambda d: st.tuples(
+    st.lists(st.tuples(*[coord] * d), min_size=1, max_size=12, unique=True),
+    st.lists(st.lists(st.one_of(st.integers(-3, 3).map(Fraction), coord), min_size=d, max_size=d),
+             min_size=d, max_size=d))),
+       st.sampled_from(["python", "numpy"]))
+def test_full_a_argmax_is_exact(case, how):
+    """Any rational A: queries A x_i through the same filter, both score paths."""
+    points, M = case
+    keys = [key(p) for p in points]
+    old = filters.NUMPY_AT, filters.BLOCK
+    if how == "numpy":
+        filters.NUMPY_AT, filters.BLOCK = 0, 2 * len(points)
+    try:
+        got = argmax_keys(query_keys(M, keys), keys)
+    finally:
+        filters.NUMPY_AT, filters.BLOCK = old
+    assert got == brute_full(M, points)
+
+
+def test_blocks_of_rows_agree(path):
+    """Three hundred tokens with ties and near-ties: blocks of 3 rows give the same
+    sets as brute force, and equal sets are one object."""
+    import random
+    rnd = random.Random(5)
+    pts = list({(Fraction(rnd.randint(-4, 4)), Fraction(rnd.randint(-40, 40), rnd.choice([1, 3, 7])),
+                 Fraction(rnd.randint(-9, 9), 10**rnd.randint(0, 30))) for _ in range(300)})
+    for s in (1, -1):
+        got = gram_argmax([key(p) for p in pts], s)
+        assert got == brute(pts, s)
+        assert len({id(t) for t in got}) == len(set(got))
+
+
+def test_near_ties_below_float_resolution(path):
     e = Fraction(1, 2**80)
     pts = [(Fraction(1), Fraction(0)), (Fraction(1) + e, Fraction(0)), (Fraction(1) - e, e),
            (Fraction(1), e), (Fraction(-1), Fraction(0))]
@@ -40,7 +96,7 @@ def test_near_ties_below_float_resolution():
         assert gram_argmax([key(p) for p in pts], s) == brute(pts, s)
 
 
-def test_float_order_reversed_by_rounding():
+def test_float_order_reversed_by_rounding(path):
     """Rounding puts y2 above y1 in floats although y1 wins exactly: only the
     error margin keeps y1 among the candidates."""
     u = Fraction(1, 2**52)

@@ -503,7 +503,19 @@ def test_gram_filter_matches_exact_decisions(monkeypatch):
     cert = make(2, X, [block(2, rho=F(1, 2), A=("scalar", F(3, 2)), V=("scalar", F(1, 3)))], claim("1/100000"))
     verdict, res = verify(cert)
     assert verdict == "verified", res
-    monkeypatch.setattr(fc, "_floats", lambda keys: None)
+    monkeypatch.setattr(fc.Filter, "make", classmethod(lambda cls, q, k: None))
+    assert verify(cert) == (verdict, res)
+
+
+def test_full_a_filter_matches_exact_decisions(monkeypatch):
+    """A full rational A goes through the same filter with queries A x_i; without it
+    every score is exact: the same verdict and bound."""
+    X = [[(F(k, 3), F(k * k, 7) - 1) for k in range(7)]]
+    A = ("full", ((F(1), F(2, 3)), (F(-1, 5), F(3))))
+    cert = make(2, X, [block(2, rho=F(1, 2), A=A, V=("scalar", F(1, 3)))], claim("1/100000"))
+    verdict, res = verify(cert)
+    assert verdict == "verified", res
+    monkeypatch.setattr(fc.Filter, "make", classmethod(lambda cls, q, k: None))
     assert verify(cert) == (verdict, res)
 
 
