@@ -524,7 +524,7 @@ def certify(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec
             model.certificate["float_claim"] = floatsafe.trial_claim(ds, fmt, tolerance)
             if max_width is not None:
                 model.certificate["max_width"] = max_width
-        clock = BlockClock()
+        clock = BlockClock(sum(len(p.input) for p in ds.pairs))
         verdict, result = pcr.run(json.loads(json.dumps(model.certificate)), limits, jobs=jobs,
                                   progress=lambda k, n: say(clock.text(k, n)), claim_required=False)
         if verdict == "malformed":     # e.g. a limit below what this dataset needs
@@ -560,10 +560,11 @@ def certify(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec
 
 
 class BlockClock:
-    """The block progress line: block k of n, blocks per second, the time left."""
+    """The block progress line: block k of n, the speed (tokens through blocks per
+    second when the number of tokens is known, else blocks per second), the time left."""
 
-    def __init__(self):
-        self.start = None
+    def __init__(self, tokens=None):
+        self.start, self.tokens = None, tokens
 
     def text(self, k, n):
         now = time.perf_counter()
@@ -573,7 +574,8 @@ class BlockClock:
         if k <= 1 or el <= 0:
             return f"checking block {k}/{n}"
         rate = (k - 1) / el
-        return f"checking block {k}/{n}, {rate:.3g} blocks/s, about {(n - k) / rate:.0f} s left"
+        speed = f"{rate * self.tokens:.3g} tokens/s" if self.tokens else f"{rate:.3g} blocks/s"
+        return f"checking block {k}/{n}, {speed}, about {(n - k) / rate:.0f} s left"
 
 
 def _hardmax_extras(rep, ds, model, verdict, max_width, fc):

@@ -452,3 +452,17 @@ def test_one_error_family():
     with pytest.raises(exactseq.ExactseqError):
         exactseq.load({"sequences": []})
     assert set(errors.__all__) >= {"ExactseqError", "InputError", "DatasetError", "CertificateError"}
+
+
+def test_block_clock_speed_and_time_left(monkeypatch):
+    """The progress line: tokens per second when the tokens are known, blocks per second
+    otherwise, and the time left at the measured rate."""
+    from exactseq import api
+    ticks = iter([100.0, 102.0, 100.0, 104.0])
+    monkeypatch.setattr(api.time, "perf_counter", lambda: next(ticks))
+    c = api.BlockClock(tokens=3000)
+    assert c.text(1, 11) == "checking block 1/11"
+    assert c.text(3, 11) == "checking block 3/11, 3e+03 tokens/s, about 8 s left"
+    c = api.BlockClock()
+    assert c.text(1, 5) == "checking block 1/5"
+    assert c.text(5, 5) == "checking block 5/5, 1 blocks/s, about 0 s left"
