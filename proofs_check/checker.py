@@ -28,7 +28,8 @@ softmax path); resource limits in limits.py.
 The modules below this dispatcher: reading.py (the certificate's form, the
 size bounds, the output comparison), engine.py (the fast exact evaluation and
 the block loop; its shortcuts are listed there), causal.py, softmax.py,
-floatclaim.py, shards.py (``check(..., jobs=J)``: the block loop in J
+floatclaim.py, weights.py (certificates of given weights, "kind": "weights"),
+shards.py (``check(..., jobs=J)``: the block loop in J
 processes, combined into the same result); kernel.py is the reference
 checker every fast path is tested against.
 """
@@ -38,7 +39,7 @@ from .engine import Decide, run_blocks
 from .limits import DEFAULT
 from .numbers import Malformed, Rejected, Unknown, sgn
 from .reading import (HARDMAX_CLAIMS, SCHEMA_VERSION, _mat_params, attach_claim, attention_of,
-                      declared_width, prescan, read_block, start)
+                      declared_width, is_weights, prescan, read_block, start)
 
 __all__ = ["check", "Rejected", "Malformed", "Unknown", "SCHEMA_VERSION"]
 
@@ -62,6 +63,9 @@ def check(cert, progress=None, limits=DEFAULT, jobs=1, run_shards=None, claim_re
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1, not {jobs!r}")
     attention = attention_of(cert)
+    if is_weights(cert):          # a given transformer: evaluation only (weights.py)
+        from . import weights
+        return weights.check(cert, progress, limits=limits)
     if attention == "softmax":
         from . import softmax
         return softmax.check(cert, progress, limits=limits)

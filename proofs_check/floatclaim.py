@@ -86,7 +86,7 @@ from math import gcd, isqrt
 from operator import itemgetter, mul
 
 from .engine import Tok, apply_mat, dot, key, proj
-from .filters import U as FILTER_U, Filter, query_keys
+from .filters import Filter, query_keys
 from .limits import DEFAULT, LimitError, parse_int_text
 from .numbers import K, Malformed, Rejected, Unknown, _show, sgn
 from .sparse import _fl, reading

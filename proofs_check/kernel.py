@@ -72,9 +72,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from . import lemmas
+from . import distance, lemmas
 from .reading import (CAUSAL_WIDTH_BOUND, HARDMAX_CLAIMS, _mat_params, attach_claim, attention_of, causal_bound,
-                      declared_width, prescan, read_block, read_causal_dataset, start)
+                      declared_width, is_weights, prescan, read_block, read_causal_dataset, read_given_block,
+                      read_given_dataset, read_tolerance, start)
 from .limits import DEFAULT
 from .numbers import K, Malformed, Numbers, Rejected, Unknown, _need, check_growth, prove_distinct, sgn
 
@@ -284,6 +285,8 @@ def check(cert, limits=DEFAULT, claim_required=True, float_claim=None):
     kind = attention_of(cert)
     if kind == "softmax":
         raise Unknown(SOFTMAX)
+    if is_weights(cert):
+        return check_weights(cert, limits, kind)
     if kind == "causal":
         return check_causal(cert, limits)
     return check_hardmax(cert, limits, claim_required, float_claim)
@@ -384,3 +387,43 @@ def check_causal(cert, limits):
             "width_bound": CAUSAL_WIDTH_BOUND, "parameters": params, "claims_checked": {},
             "N": len(pairs), "d": d, "positions": sum(len(X) for X, _ in pairs),
             "prefixes": T, "tokens": c}
+
+
+def check_weights(cert, limits, kind):
+    """A weights certificate (a given transformer; no claims): every block, every
+    head, token by token; SA(X)_i = rho x_i + sum over heads h of the head's
+    attention term V_h mean(x_j, j in C^h_i).  Then every output set equals its
+    target set (causal: every position its target), or lies within the
+    certificate's tolerance T: squared Hausdorff distance <= T^2 (distance.py)."""
+    for extra in ("float_claim", "max_width"):
+        if extra in cert:
+            raise Malformed(f"{extra}: not checked for weights certificates")
+    if cert.get("field") is not None and kind != "hardmax":
+        raise Malformed(f"{kind} weights certificates need rational data")
+    nums = Numbers(cert.get("field"), limits)
+    tol = read_tolerance(cert, nums)
+    d, pairs = read_given_dataset(cert, nums, kind)
+    blocks = _need(cert.get("blocks"), list, "blocks")
+    prescan(blocks, len(blocks), None, limits, "")
+    seqs = [[Token(x) for x in X] for X, _ in pairs]
+    shape = []
+    for k, blk in enumerate(blocks, 1):
+        where, ff, (rho, heads), params = read_given_block(blk, k, nums, d)
+        shape.append((len(ff[1]), len(heads), params))
+        layer = feed_forward(ff)
+        new = []
+        for toks in seqs:
+            X = [layer(x) for x in toks]
+            out = [Token(rho * c for c in x) for x in X]
+            for A, V in heads:        # each head's term: attention with rho = 0
+                term, _ = attention((0 * rho, A, V), X, causal=kind == "causal")
+                out = [Token(a + b for a, b in zip(x, t)) for x, t in zip(out, term)]
+            new.append(out)
+        seqs = new
+        check_growth(seqs, where, limits, point=tuple)
+    if kind == "causal":
+        worst = distance.verdict_positions(pairs, seqs, tol)
+    else:
+        worst = distance.verdict_sets(pairs, seqs, tol)
+    return distance.summary(kind, cert, pairs, shape, tol, worst, d)
+

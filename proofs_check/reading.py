@@ -42,7 +42,8 @@ def key(x):
 
 __all__ = ["SCHEMA_VERSION", "HARDMAX_CLAIMS", "CAUSAL_WIDTH_BOUND", "read_matrix", "read_sequences",
            "read_dataset", "read_causal_dataset", "causal_bound", "read_block", "prescan",
-           "declared_width", "start", "compare_outputs", "key", "attention_of", "attach_claim"]
+           "declared_width", "start", "compare_outputs", "key", "attention_of", "attach_claim",
+           "is_weights", "read_given_block", "read_tolerance", "read_given_dataset"]
 
 
 def _mat(obj, nums, d, where):
@@ -272,6 +273,70 @@ def attach_claim(summary, prove, claim_required):
             "verdict": {Rejected: "rejected", Malformed: "malformed"}.get(type(exc), "unknown"),
             "reason": str(exc)}
     return summary
+
+
+# ------------------------------------------------------------ weights certificates
+MAX_HEADS = 1 << 10
+
+
+def is_weights(cert):
+    """A weights certificate: a given transformer, no lemma claims ("kind": "weights")."""
+    kind = cert.get("kind")
+    if kind is not None and kind != "weights":
+        raise Malformed(f"unknown certificate kind {_short(kind)}")
+    return kind == "weights"
+
+
+def read_given_block(blk, k, nums, d):
+    """(where, (eta, U, b, W), (rho, heads), non-zero parameters) of block k of a
+    weights certificate: "sa" has "rho" and either "heads" (a non-empty list of
+    {"A", "V"}) or "A" and "V" (one head); no phase, no claims."""
+    _need(blk, dict, f"block {k}")
+    where = f"block {k}"
+    if "claims" in blk or "phase" in blk:
+        raise Malformed(f"{where}: a weights certificate has no phases and no claims")
+    sa = _need(blk.get("sa"), dict, where + " sa")
+    if "heads" in sa:
+        if "A" in sa or "V" in sa:
+            raise Malformed(f"{where}: sa has both 'heads' and 'A'/'V'")
+        hs = _need(sa.get("heads"), list, where + " sa.heads")
+        if not hs or len(hs) > MAX_HEADS:
+            raise Malformed(f"{where}: sa.heads: 1 to {MAX_HEADS} heads")
+    else:
+        hs = [{"A": sa.get("A"), "V": sa.get("V")}]
+    zero = {"kind": "zero"}
+    _, ff, (rho, _, _), _ = read_block({"ff": blk.get("ff"), "sa": {"rho": sa.get("rho"), "A": zero, "V": zero}},
+                                       k, nums, d)
+    heads = []
+    for h, obj in enumerate(hs):
+        _need(obj, dict, f"{where} sa.heads[{h}]")
+        w = where + (f" head {h}" if "heads" in sa else "")
+        heads.append((_mat(obj.get("A"), nums, d, w + " sa.A"), _mat(obj.get("V"), nums, d, w + " sa.V")))
+    eta, U, b, W = ff
+    params = sum(1 for x in (eta, rho, *b, *(c for r in U for c in r), *(c for r in W for c in r))
+                 if sgn(x) != 0) + sum(_mat_params(A) + _mat_params(V) for A, V in heads)
+    return where, ff, (rho, tuple(heads)), params
+
+
+def read_tolerance(cert, nums):
+    """The certificate's "tolerance" T >= 0 (a rational, within the limits), or None:
+    outputs are then to equal their targets exactly."""
+    if "tolerance" not in cert:
+        return None
+    t = nums.rat(cert["tolerance"], "tolerance")
+    if t < 0:
+        raise Malformed("tolerance: must be >= 0")
+    return t
+
+
+def read_given_dataset(cert, nums, attention):
+    """(d, pairs) of a weights certificate's dataset: inputs and target sets
+    (hardmax, softmax) or one target per position (causal).  The theorem's
+    assumption is not required: any inputs, any targets."""
+    if attention == "causal":
+        return read_causal_dataset(cert.get("dataset"), nums)
+    return read_sequences(cert.get("dataset"), "output",
+                          nums.rat if attention == "softmax" else nums.coordinate)
 
 
 read_matrix = _mat        # the public name (exactseq reads weights as the checker does)

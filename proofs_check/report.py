@@ -93,6 +93,8 @@ def line(result):
     v = result["verdict"]
     if v != "verified":
         return f"{v.upper()}: {result['reason']}"
+    if result.get("kind") == "weights":
+        return weights_line(result)
     tau = str(result.get("tau"))
     tau = tau if len(tau) <= 40 else f"{tau[:20]}...{tau[-12:]}"
     scope = (f"softmax at tau = {tau}, " if result.get("attention") == "softmax" else
@@ -114,6 +116,32 @@ def line(result):
         floats = ""
     return (f"VERIFIED: {scope}{result['blocks']} blocks (bound {result['block_bound']}){width}"
             f"{params}; every output equals its target exactly{floats}")
+
+
+def _cut(t):
+    t = str(t)
+    return t if len(t) <= 40 else f"{t[:20]}...{t[-12:]}"
+
+
+def weights_line(result):
+    """The one-line verdict of a verified weights certificate."""
+    att = result["attention"]
+    scope = {"softmax": f"softmax at tau = {_cut(result.get('tau'))}",
+             "causal": "causal (masked) hardmax"}.get(att, "hardmax")
+    size = (f"{result['blocks']} blocks, {result['heads']} head{'s' if result['heads'] != 1 else ''}, "
+            f"width {result['width']}, {result['parameters']} non-zero parameters")
+    tol = result.get("tolerance")
+    if tol is None:
+        claim = "every output equals its target exactly"
+    else:
+        far = result.get("largest_distance_sq")
+        claim = (f"every output is within {_cut(tol)} of its target"
+                 + ("" if att == "softmax" else
+                    " (exactly equal)" if far == "0" else
+                    f" (largest squared Hausdorff distance {_cut(far)}, about {result.get('largest_distance')})"
+                    if att != "causal" else
+                    f" (largest squared distance {_cut(far)}, about {result.get('largest_distance')})"))
+    return f"VERIFIED: given weights, {scope}, {size}; {claim}"
 
 
 class Parser(argparse.ArgumentParser):

@@ -195,7 +195,16 @@ def score(A, q, k, iq=None, ik=None):
         w = q.r * l1(k.c) + k.r * l1(q.c) + len(q.c) * q.r * k.r
         c = A[1]
         return (c * (s - w), c * (s + w)) if c >= 0 else (c * (s + w), c * (s - w))
-    raise Malformed("softmax: a full attention matrix is not supported")
+    # full A: <A (c_q + e), c_k + f> with |e|, |f| <= r_q, r_k in the max-norm differs from
+    # <A c_q, c_k> by at most r_q |A^T c_k|_1 + r_k |A c_q|_1 + r_q r_k sum |A_ij|
+    rows = A[1]
+    aq = [dot(r, q.c) for r in rows]
+    s = dot(aq, k.c)
+    if not q.r and not k.r:
+        return s, s
+    atk = [sum((rows[i][j] * k.c[i] for i in range(len(rows))), Fraction(0)) for j in range(len(rows))]
+    w = q.r * l1(atk) + k.r * l1(aq) + q.r * k.r * sum(l1(r) for r in rows)
+    return s - w, s + w
 
 
 BITS = 40
@@ -300,7 +309,7 @@ def fixed_scores(A, toks):
                     row.append((min(ps), max(ps), e) if c >= 0 else (-max(ps), -min(ps), e))
                 yield row
         return abs(c), rank1_rows()
-    raise Malformed("softmax: a full attention matrix is not supported")
+    return None, None         # full A: every query in exact rationals (sa_query)
 
 
 def inverse_taylor(X, order, memo):
@@ -393,6 +402,18 @@ def sa_balls(sa, toks, tau, order, where, stats):
         return [Ball(tuple(rho * c for c in t.c), abs(rho) * t.r, t.n) for t in toks], None
     nV = mat_norm(V)
     f, rows = fixed_scores(A, toks)
+    if rows is None:          # a full A (weights certificates): exact rationals, query by query
+        out, arg = [], []
+        for i, t in enumerate(toks):
+            hit = sa_query(sa, toks, i, tau, order, stats)
+            if hit is None:
+                raise Unknown(f"{where}: scores not separated for a query (no robust maximiser)")
+            best, rad = hit
+            ks = toks[best]
+            out.append(Ball(tuple(rho * a + b for a, b in zip(t.c, apply(V, ks.c))),
+                            up(abs(rho) * t.r + rad), t.n))
+            arg.append(best)
+        return out, arg
     ratio = f / tau
     num, den = ratio.numerator << WBITS, ratio.denominator << 2 * FIX
     memo = stats.setdefault("taylor", {})

@@ -14,10 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 EXACTSEQ = [
     ["errors"],
     ["numbers"],
-    ["dataset", "classification", "strategies"],
-    ["model", "enclosures", "weights"],
+    ["dataset", "classification", "strategies", "hostile"],
+    ["model", "enclosures", "weights", "weightfile"],
     ["construction"],                                       # the package, one module per phase
-    ["floatsafe", "certificate", "certfield", "exactmodel", "softsearch"],
+    ["floatsafe", "certificate", "certfield", "exactmodel", "softsearch", "weightcert"],
     ["floatpass", "rounded", "export", "torch", "audit",    # the float world
      "tikhonov", "evaluation", "pictures", "distributed",   # and analysis
      "fuzz", "falsify"],                                    # and the campaigns
@@ -26,9 +26,9 @@ EXACTSEQ = [
 ]
 PROOFS_CHECK = [
     ["limits", "numbers"],
-    ["lemmas", "reading"],
+    ["lemmas", "reading", "distance"],
     ["kernel", "engine", "filters", "sparse"],
-    ["causal", "softmax", "floatclaim", "shards"],
+    ["causal", "softmax", "floatclaim", "shards", "weights"],
     ["checker"],
     ["report"],
     ["__main__"],
