@@ -33,7 +33,7 @@ its tokens: a repeated point is two tokens (so "multiplicity one" in a lemma
 is "one token at that point").
 
 Reused, not restated (none holds a fast path): the lemma predicates
-(lemmas.py), the exact numbers and the field (numbers.py), the reading of
+(lemmas.py), the exact distances of a weights certificate's verdict (distance.py), the exact numbers and the field (numbers.py), the reading of
 limits (limits.py), and the reading primitives of reading.py: ``start``
 (numbers and the dataset, with Assumption 1.3: ``read_dataset``),
 ``read_block``, ``prescan`` (the bounds), ``declared_width`` and

@@ -439,7 +439,7 @@ def test_failures_and_ties_on_both_sides_of_a_shard_boundary():
 # ---------------------------------------------------------- the kernel itself
 def test_the_kernel_imports_no_fast_path():
     """kernel.py imports the standard library and the primitives (numbers, limits,
-    lemmas, reading), nothing else: no module of a fast path."""
+    lemmas, reading, distance), nothing else: no module of a fast path."""
     tree = ast.parse(open(os.path.join(ROOT, "proofs_check", "kernel.py")).read())
     names = set()
     for node in ast.walk(tree):
@@ -448,7 +448,7 @@ def test_the_kernel_imports_no_fast_path():
         elif isinstance(node, ast.Import):
             names |= {(a.name, None) for a in node.names}
     assert {m for m, _ in names} <= {"__future__", "fractions", "", "limits", "numbers", "reading"}
-    assert {a for m, a in names if m == ""} == {"lemmas"}
+    assert {a for m, a in names if m == ""} == {"lemmas", "distance"}
     assert ("reading", "start") in names and ("numbers", "check_growth") in names
     assert len(open(os.path.join(ROOT, "proofs_check", "kernel.py")).read().splitlines()) < 800
 
