@@ -78,8 +78,13 @@ def audit_file(cert, dtype="float64", tol=None, max_bits=4096, bits=True, use_to
         model = wt.load(cert, limits)
     except wt.InputError as exc:
         raise AuditError(str(exc)) from None
-    result = _guarded(lambda: audit(model, dtype, tol, bits=bits, max_bits=max_bits, use_torch=use_torch,
-                                    progress=progress), cert)
+    try:
+        result = _guarded(lambda: audit(model, dtype, tol, bits=bits, max_bits=max_bits,
+                                        use_torch=use_torch, progress=progress), cert)
+    except AuditError as exc:
+        if not str(exc).startswith("not audited"):
+            raise
+        raise AuditError(f"{cert}: {exc}") from None
     result["certificate"] = cert
     if plot_path:
         try:
@@ -134,6 +139,9 @@ def audit(model, dtype="float64", tol=None, bits=True, max_bits=4096, use_torch=
     from . import rounded as rd
     from . import weights as wt
     progress = progress or (lambda msg: None)
+    if model.heads > 1:
+        raise AuditError("not audited: a block has several attention heads; the audit's exact "
+                         "reference pass (exactseq.rounded) handles one head per block")
     d, L = model.d, len(model.blocks)
     targets = [np.array([[wt.to_float(c) for c in t] for t in Y], np.float64).reshape(-1, d)
                for Y in model.targets]
@@ -251,7 +259,7 @@ def _compare(blk, k, states, groups, offsets, ref, R, am, stepper):
                 if M is None:   # the float V rounded to zero: no attention computed
                     continue
                 atd += int((_numpy(M)[r, :n, :n] != Ref).any(axis=1).sum())
-    return {"block": k + 1, "phase": blk.phase, "deviation": _num(dev),
+    return {"block": k + 1, "phase": blk.phase or "-", "deviation": _num(dev),   # "-": given weights
             "ff_differs": bool(ffd) if blk.width else None, "ff_tokens": ffd,
             "attention_differs": bool(atd) if am is not None else None, "attention_tokens": atd}
 

@@ -146,13 +146,21 @@ from .errors import CertificateError  # noqa: E402  (re-exported: certificate.Ce
 
 
 def load_model(cert):
-    """Rebuild the Transformer (blocks with their claims) from a certificate object."""
-    from .model import FF, SA, Block, MaskedSA, Mat, Transformer
-    if isinstance(cert, dict) and cert.get("attention") == "causal":   # every attention layer is masked
-        SA = MaskedSA
+    """Rebuild the Transformer (blocks with their claims) from a certificate object.
+
+    A weights certificate (``"kind": "weights"``) has no phases (None) and no claims;
+    its blocks' attention gives ``"heads"``, a list of {"A", "V"} (or "A" and "V"
+    directly: one head).  One head loads as :class:`SA`, several as :class:`MultiSA`
+    (masked for causal certificates)."""
+    from .model import FF, SA, Block, MaskedMultiSA, MaskedSA, Mat, MultiSA, Transformer
+    causal = isinstance(cert, dict) and cert.get("attention") == "causal"   # every layer masked
+    one, several = (MaskedSA, MaskedMultiSA) if causal else (SA, MultiSA)
     try:
+        weights = _kind_of(cert) == "weights"
         field = _field_of(cert)
         d = cert["dataset"]["dimension"]
+        if type(d) is not int or d < 1:
+            raise ValueError("dataset: 'dimension' must be a positive integer")
 
         def n(x):
             if isinstance(x, list):
@@ -160,8 +168,13 @@ def load_model(cert):
             q = rational(x)
             return field.const(q) if field is not None else q
 
-        def v(xs):
-            return tuple(n(x) for x in xs)
+        def sized(xs, length, where):
+            if not isinstance(xs, list) or len(xs) != length:
+                raise ValueError(f"{where}: expected a list of {length}")
+            return xs
+
+        def v(xs, length=d, where="vector"):
+            return tuple(n(x) for x in sized(xs, length, where))
 
         def mat(M):
             if M["kind"] == "zero":
@@ -170,22 +183,54 @@ def load_model(cert):
                 return Mat("scalar", n(M["c"]))
             if M["kind"] == "rank1":
                 return Mat("rank1", n(M.get("c", "1")), v(M["a"]))
-            return Mat("full", rows=tuple(v(r) for r in M["rows"]))
+            if M["kind"] == "full":
+                return Mat("full", rows=tuple(v(r, d, "matrix row")
+                                              for r in sized(M["rows"], d, "matrix rows")))
+            raise ValueError(f"unknown matrix kind {str(M['kind'])[:40]!r}")
 
         def claim(c):
             return map_claim(c, n, tuple)
 
         blocks = []
-        for b in cert["blocks"]:
+        for k, b in enumerate(cert["blocks"], 1):
             ff, sa = b["ff"], b["sa"]
+            w = len(ff["U"])
+            heads = tuple((mat(h["A"]), mat(h["V"])) for h in _heads(sa, weights, k))
+            attention = one(n(sa["rho"]), *heads[0]) if len(heads) == 1 else \
+                several(n(sa["rho"]), heads)
+            if weights and b.get("claims"):
+                raise ValueError(f"block {k}: a weights certificate has no claims")
             blocks.append(Block(
-                FF(n(ff["eta"]), tuple(v(u) for u in ff["U"]), v(ff["b"]),
-                   tuple(v(r) for r in ff["W"])),
-                SA(n(sa["rho"]), mat(sa["A"]), mat(sa["V"])),
-                phase_of(b), [claim(c) for c in b.get("claims", [])]))
+                FF(n(ff["eta"]), tuple(v(u, d, "ff.U row") for u in ff["U"]), v(ff["b"], w, "ff.b"),
+                   tuple(v(r, w, "ff.W row") for r in sized(ff["W"], d, "ff.W rows"))),
+                attention, None if weights else phase_of(b),
+                [] if weights else [claim(c) for c in b.get("claims", [])]))
         return Transformer(blocks, d)
     except (KeyError, TypeError, ValueError, ZeroDivisionError, AttributeError) as exc:
         raise CertificateError(f"malformed certificate: {type(exc).__name__}: {exc}") from None
+
+
+def _kind_of(cert):
+    """The certificate's kind: "weights", or None (a construction certificate)."""
+    kind = cert.get("kind")
+    if kind not in (None, "weights"):
+        raise ValueError(f"unknown certificate kind {str(kind)[:40]!r}")
+    return kind
+
+
+def _heads(sa, weights, k):
+    """The [{"A", "V"}] heads of a block's attention object: its "heads" (weights
+    certificates only; a non-empty list), or its "A" and "V"."""
+    if "heads" not in sa:
+        return [sa]
+    if not weights:
+        raise ValueError(f"block {k}: 'heads' only in a weights certificate")
+    if "A" in sa or "V" in sa:
+        raise ValueError(f"block {k}: both 'heads' and 'A'/'V'")
+    heads = sa["heads"]
+    if not isinstance(heads, list) or not heads:
+        raise ValueError(f"block {k}: 'heads' must be a non-empty list")
+    return heads
 
 
 def phase_of(block):

@@ -12,7 +12,8 @@ it:
   exact point); if a few units may change sign, the hull of the images under
   every possible activation pattern; otherwise interval arithmetic, unit by
   unit.
-* Softmax SA with temperature tau: score intervals <A x_i, x_j> by interval
+* Softmax SA with temperature tau (several heads: the heads' terms enclosed
+  one by one and added): score intervals <A x_i, x_j> by interval
   arithmetic.  If one key k* scores robustly above every other key j, by a
   scaled gap g_j, the weight of j is at most n_j / (n_k* T(g_j)) with
   T(x) = sum_{i<=n} x^i / i! <= e^x (rounded down), n the multiplicities of
@@ -30,6 +31,8 @@ from fractions import Fraction
 
 from proofs_check.numbers import Unknown
 from proofs_check.softmax import Ball, Balls, FFLayer, taylor, up
+
+from .model import heads_of
 
 __all__ = ["Enclosure", "run"]
 
@@ -164,10 +167,16 @@ def ff_hull(ff, c, r):
 
 
 def sa_balls(sa, balls, tau, d):
-    """Softmax SA on one sequence of (centre, radius) balls (equal balls merged)."""
+    """Softmax SA on one sequence of (centre, radius) balls (equal balls merged).
+
+    With several heads each head's term ``sum_j w^h_ij V_h x_j`` is enclosed on
+    its own (:func:`_head_balls`) and the balls add: centres and radii sum (a
+    sum of max-norm balls is the ball of the summed centres and radii).  A head
+    whose V is exactly zero adds nothing and is skipped."""
     rho = sa.rho
-    A, V = dense(sa.A, d), dense(sa.V, d)
-    if V is None:
+    heads = [(dense(A, d), dense(V, d)) for A, V in heads_of(sa)]
+    heads = [(A, V) for A, V in heads if V is not None]
+    if not heads:
         if rho == 1:
             return list(balls)
         return [(tuple(rho * x for x in c), up(abs(rho) * r)) for c, r in balls]
@@ -175,6 +184,21 @@ def sa_balls(sa, balls, tau, d):
     for c, r in balls:
         groups[(c, r)] = groups.get((c, r), 0) + 1
     keys = list(groups)
+    terms = [_head_balls(A, V, keys, groups, tau, d) for A, V in heads]
+    out = {}
+    for q in keys:
+        qc, qr = q
+        vc, vr = terms[0][q]
+        for t in terms[1:]:
+            c, r = t[q]
+            vc, vr = tuple(a + b for a, b in zip(vc, c)), vr + r
+        out[q] = (tuple(rho * a + b for a, b in zip(qc, vc)), up(abs(rho) * qr + vr))
+    return [out[(c, r)] for c, r in balls]
+
+
+def _head_balls(A, V, keys, groups, tau, d):
+    """{query ball: (centre, radius)} enclosing one head's ``sum_j w_ij V x_j`` for
+    every distinct ball (A, V dense rows, A None for zero; radii not yet rounded)."""
     nV = _norm(V)
     Vc = {k: tuple(_dot(row, k[0]) for row in V) for k in keys}
     out = {}
@@ -203,14 +227,13 @@ def sa_balls(sa, balls, tau, d):
                 wmax = up(Fraction(groups[k], groups[best]) / exp_lower(g))
                 diff = tuple(a - b for a, b in zip(Vc[k], Vc[best]))
                 rad += wmax * (max(abs(x) for x in diff) + nV * (k[1] + br))
-            centre = tuple(rho * a + b for a, b in zip(qc, Vc[best]))
-            out[q] = (centre, up(abs(rho) * qr + rad))
+            out[q] = (Vc[best], rad)
         else:   # no robust maximiser: any convex combination of the V x_j
             lo = [min(Vc[k][i] - nV * k[1] for k in keys) for i in range(d)]
             hi = [max(Vc[k][i] + nV * k[1] for k in keys) for i in range(d)]
-            centre = tuple(rho * a + (x + y) / 2 for a, x, y in zip(qc, lo, hi))
-            out[q] = (centre, up(abs(rho) * qr + max((y - x) / 2 for x, y in zip(lo, hi))))
-    return [out[(c, r)] for c, r in balls]
+            out[q] = (tuple((x + y) / 2 for x, y in zip(lo, hi)),
+                      max((y - x) / 2 for x, y in zip(lo, hi)))
+    return out
 
 
 def run(blocks, tau, tokens, d):

@@ -76,7 +76,9 @@ class Model:
     and returns the output tokens in order: exact tuples for hardmax, and
     :class:`Enclosure` balls for softmax.  ``model.trajectory(tokens)`` gives
     the tokens after every block (state 0 is the input); ``model.phases[k]``
-    is the phase of block k.
+    is the phase of block k (None in a weights certificate, whose blocks are
+    given weights, not phases of a construction).  Attention layers may have
+    several heads (``"heads"`` in a weights certificate).
     """
 
     def __init__(self, certificate, _net=None):

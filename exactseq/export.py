@@ -1,10 +1,18 @@
-"""``exactseq export``: a certificate's weights as NumPy, safetensors or PyTorch files.
+"""``exactseq export``: a certificate's weights as NumPy, safetensors or PyTorch files,
+or exactly as JSON.
 
 Names (k = 0, 1, ... the block; matrices dense, floats correctly rounded from
 the exact numbers, see :mod:`exactseq.weights`):
 ``blocks.{k}.ff.eta`` (), ``blocks.{k}.ff.U`` (w x d), ``blocks.{k}.ff.b`` (w),
 ``blocks.{k}.ff.W`` (d x w), ``blocks.{k}.sa.rho`` (), ``blocks.{k}.sa.A`` (d x d),
-``blocks.{k}.sa.V`` (d x d); a width-0 FF layer has U of shape (0, d).
+``blocks.{k}.sa.V`` (d x d); a width-0 FF layer has U of shape (0, d).  A block
+with H > 1 attention heads has ``sa.A`` and ``sa.V`` of shape (H, d, d).
+
+JSON (``.json``, :func:`json_weights`): the same names with the exact numbers,
+never rounded: ``{"format": "exactseq-weights", "version": 1, "dimension": d,
+"blocks": L, "attention": ..., "tau": "p/q" (softmax only), "weights": {name:
+"p/q" text, or nested lists of texts}}``.  Rational certificates only (a number
+field's elements have no such text).
 
 Metadata (:func:`metadata`): format "exactseq-weights", format_version,
 attention, tau (float) and tau_exact (text), certificate_sha256 (of the
@@ -20,15 +28,18 @@ import json
 import os
 
 
-FORMATS = ("npz", "safetensors", "torch")
-EXTENSIONS = {".npz": "npz", ".safetensors": "safetensors", ".pt": "torch", ".pth": "torch"}
+FORMATS = ("npz", "safetensors", "torch", "json")
+EXTENSIONS = {".npz": "npz", ".safetensors": "safetensors", ".pt": "torch", ".pth": "torch",
+              ".json": "json"}
+JSON_FORMAT = "exactseq-weights"     # the "format" of an exact JSON weights file
 STRING_KEYS = ("format", "attention", "tau_exact", "certificate_sha256", "dataset_sha256",
                "dtype", "exactseq_version")
 NEEDS = {"npz": (("numpy",), "npz export needs numpy: pip install 'exactseq[export]'"),
          "safetensors": (("numpy", "safetensors"),
                          "safetensors export needs safetensors and numpy: "
                          "pip install 'exactseq[safetensors]'"),
-         "torch": (("numpy", "torch"), "torch export needs torch: pip install 'exactseq[torch]'")}
+         "torch": (("numpy", "torch"), "torch export needs torch: pip install 'exactseq[torch]'"),
+         "json": ((), "")}
 
 
 from .errors import ExportError  # noqa: E402  (re-exported: export.ExportError)
@@ -48,6 +59,8 @@ def verified_claim(path, limits, dtype):
     if verdict != "verified":
         raise ExportError(f"{path}: not exported: the certificate is {verdict}: {result['reason']} "
                           "(--no-verify writes it anyway)", pcr.STATUS[verdict])
+    if dtype == "exact":          # exact weights: no float pass, nothing to claim
+        return None, None
     claim = cert.get("float_claim")
     if not claim:
         return None, (f"no proven float claim covers {dtype}: a {dtype} pass of these weights is not "
@@ -61,7 +74,8 @@ def verified_claim(path, limits, dtype):
 
 def text(r):
     """The one-line text report of an export."""
-    text = (f"wrote {r['file']}: {r['format']}, {r['dtype']}, {r['blocks']} blocks, "
+    heads = f", up to {r['heads']} heads a block" if r.get("heads", 1) > 1 else ""
+    text = (f"wrote {r['file']}: {r['format']}, {r['dtype']}, {r['blocks']} blocks{heads}, "
             f"{r['tensors']} tensors, {r['numbers']} numbers ({r['attention']}"
             + (f", tau = {r['tau_exact']}" if r["tau_exact"] else "") + ")")
     if r["overflow"]:
@@ -108,36 +122,51 @@ def out_path(path, source=None, what="weights"):
 
 def export_file(cert, output, fmt=None, dtype="float64", limits=None, verify=True):
     """Write the weights of the certificate file ``cert`` to ``output`` (atomically) as
-    ``fmt`` ("npz", "safetensors", "torch"; default: from the extension) in ``dtype``,
-    verifying the certificate first unless ``verify`` is False.  Returns the ``export
-    --json`` object; ExportError (one line, with its exit status) otherwise."""
+    ``fmt`` ("npz", "safetensors", "torch", "json"; default: from the extension) in
+    ``dtype`` (json: exact, ``dtype`` does not apply), verifying the certificate first
+    unless ``verify`` is False.  Returns the ``export --json`` object; ExportError
+    (one line, with its exit status) otherwise."""
     from proofs_check.limits import DEFAULT
     from . import weights as wt
     limits = limits or DEFAULT
     fmt = fmt or EXTENSIONS.get(os.path.splitext(output)[1].lower())
     if fmt is None:
         raise ExportError(f"{output}: cannot tell the format from the extension: "
-                          "give --format npz, safetensors or torch")
+                          "give --format npz, safetensors, torch or json")
     require(fmt)
+    if fmt == "json":
+        dtype = "exact"
     real = out_path(output, cert)
     claim, warning = verified_claim(cert, limits, dtype) if verify else (None, None)
     try:
         model = wt.load(cert, limits)
     except wt.InputError as exc:
         raise ExportError(str(exc)) from None
+    if fmt == "json" and model.field is not None:
+        raise ExportError(f"{cert}: not exported: json export needs rational weights; this "
+                          "certificate is over a number field (export npz, safetensors or torch)")
     from proofs_check.numbers import Malformed, Rejected, Unknown
-    rounder = wt.Rounder(dtype)
-    try:
-        arrays = state_dict(model, dtype, rounder)
-    except (Malformed, Rejected, Unknown) as exc:
-        raise ExportError(f"{cert}: malformed certificate: {exc}") from None
+    rounder = wt.Rounder("float64" if fmt == "json" else dtype)
     md = metadata(model, dtype)
     try:
-        write(real, fmt, arrays, md, dtype)
+        if fmt == "json":
+            obj = json_weights(model)
+            counts = [_count(v) for v in obj["weights"].values()]
+        else:
+            arrays = state_dict(model, dtype, rounder)
+            counts = [int(a.size) for a in arrays.values()]
+    except (Malformed, Rejected, Unknown) as exc:
+        raise ExportError(f"{cert}: malformed certificate: {exc}") from None
+    try:
+        if fmt == "json":
+            from .certificate import write_atomic
+            write_atomic(real, json.dumps(obj, separators=(",", ":")) + "\n")
+        else:
+            write(real, fmt, arrays, md, dtype)
     except OSError as exc:
         raise ExportError(f"{output}: cannot write: {exc.strerror or exc}") from None
     return {"file": output, "format": fmt, "dtype": dtype, "blocks": len(model.blocks),
-            "tensors": len(arrays), "numbers": int(sum(a.size for a in arrays.values())),
+            "heads": model.heads, "tensors": len(counts), "numbers": sum(counts),
             "overflow": rounder.overflow, "underflow": rounder.underflow,
             "attention": model.attention, "tau": md["tau"], "tau_exact": md["tau_exact"],
             "certificate": cert, "certificate_sha256": model.sha256,
@@ -145,6 +174,40 @@ def export_file(cert, output, fmt=None, dtype="float64", limits=None, verify=Tru
 
 
 # ------------------------------------------------------------------ the contents
+def _count(v):
+    return sum(_count(x) for x in v) if isinstance(v, (list, tuple)) else 1
+
+
+def _exact_text(x):
+    from fractions import Fraction
+    q = Fraction(x)
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+
+
+def json_weights(model):
+    """The exact JSON weights object of a rational :class:`exactseq.weights.Model`
+    (see the module docstring): every number its exact text, nested lists for arrays."""
+    import sys
+    from . import weights as wt
+    if model.field is not None:
+        raise ValueError("exact JSON weights need rational weights (this model is over a number field)")
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)  # exact integers of any size (--max-digits bounded them when read)
+
+    def texts(v):
+        return [texts(x) for x in v] if isinstance(v, (list, tuple)) else _exact_text(v)
+    weights = {}
+    for k, a in enumerate(wt.exact_arrays(model)):
+        for name in wt.NAMES:
+            weights[f"blocks.{k}.{name}"] = texts(a[name])
+    obj = {"format": JSON_FORMAT, "version": 1, "dimension": model.d, "blocks": len(model.blocks),
+           "attention": model.attention}
+    if model.tau is not None:
+        obj["tau"] = _exact_text(model.tau)
+    obj["weights"] = weights
+    return obj
+
+
 def state_dict(model, fmt, rounder=None):
     """{name: float64 NumPy array} of the weights correctly rounded to fmt (cast with
     ``astype`` to the format's dtype: exact, the values are representable)."""
@@ -169,7 +232,7 @@ def metadata(model, fmt):
             "tau": tau, "tau_exact": tau_text, "certificate_sha256": model.sha256,
             "dataset_sha256": model.dataset_sha256, "dtype": fmt, "dimension": model.d,
             "blocks": len(model.blocks), "phases": list(model.phases),
-            "exactseq_version": __version__}
+            "heads": [len(b.heads) for b in model.blocks], "exactseq_version": __version__}
 
 
 def _encode(md):
@@ -206,10 +269,13 @@ def write(path, fmt, arrays, md, dtype="float64"):
 # ------------------------------------------------------------------ reading back
 def read_export(path):
     """(state dict, metadata) of a file written by ``exactseq export``: NumPy arrays
-    for npz and safetensors, tensors for torch."""
+    for npz and safetensors, tensors for torch, and for json NumPy object arrays of
+    exact Fractions (metadata "dtype": "exact")."""
     import zipfile
     with open(path, "rb") as fh:
         head = fh.read(4)
+    if head.lstrip()[:1] == b"{":
+        return read_json_weights(path)
     if head.startswith(b"PK"):
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
@@ -227,3 +293,56 @@ def read_export(path):
         sd = {k: f.get_tensor(k) for k in f.keys()}
         md = _decode(f.metadata())
     return sd, md
+
+
+def read_json_weights(path, limits=None):
+    """(state dict of NumPy object arrays of Fractions, metadata) of an exact JSON
+    weights file; ValueError (one line) if it does not have that form."""
+    import re
+    import sys
+    from fractions import Fraction
+    import numpy as np
+    from proofs_check.limits import DEFAULT, read_bytes, read_json
+    limits = limits or DEFAULT
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)  # the digits are bounded below, by --max-digits
+    number = re.compile(r"[+-]?([0-9]+(/[0-9]+)?|[0-9]*\.[0-9]+|[0-9]+\.)")   # "p/q" or a plain decimal
+    obj = read_json(read_bytes(path, limits), limits, path)
+    if not isinstance(obj, dict) or obj.get("format") != JSON_FORMAT or obj.get("version") != 1:
+        raise ValueError(f"{path}: not an exact JSON weights file (format {JSON_FORMAT!r}, version 1)")
+    d, L, weights = obj.get("dimension"), obj.get("blocks"), obj.get("weights")
+    if type(d) is not int or type(L) is not int or d < 1 or L < 0 or not isinstance(weights, dict):
+        raise ValueError(f"{path}: needs integers 'dimension' and 'blocks' and a 'weights' object")
+
+    def exact(v, name):
+        if isinstance(v, list):
+            return [exact(x, name) for x in v]
+        if type(v) is int:
+            return Fraction(v)
+        if not isinstance(v, str) or not number.fullmatch(v) or re.search(r"/0+\Z", v):
+            raise ValueError(f"{path}: {name}: not an exact number text: {str(v)[:40]!r}")
+        if len(v) > 2 * limits.max_digits + 2:
+            raise ValueError(f"{path}: {name}: a number of more than {limits.max_digits} digits")
+        return Fraction(v)
+    sd = {}
+    for name, v in weights.items():
+        a = np.array(exact(v, name), object)
+        if name.endswith(".ff.U"):
+            a = a.reshape(len(v), d)
+        sd[name] = a
+    md = {"format": JSON_FORMAT, "format_version": 1, "attention": obj.get("attention", "hardmax"),
+          "tau": None, "tau_exact": None, "dimension": d, "blocks": L, "dtype": "exact"}
+    if obj.get("tau") is not None:
+        tau = exact(obj["tau"], "tau")
+        from .weights import to_float
+        md["tau"], md["tau_exact"] = to_float(tau), obj["tau"]
+    return sd, md
+
+
+def rounded(sd, fmt="float64"):
+    """An exact state dict (:func:`read_json_weights`) with every number correctly rounded
+    to fmt, as float64 NumPy arrays (exactly representable in fmt)."""
+    import numpy as np
+    from . import weights as wt
+    r = wt.Rounder(fmt)
+    return {k: np.array([r(x) for x in a.ravel()], np.float64).reshape(a.shape) for k, a in sd.items()}

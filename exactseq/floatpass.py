@@ -10,7 +10,8 @@ way a float implementation would, densely, with the model's semantics
 (CLAIMS.md):
 
 * ``FF(x) = eta x + W relu(U x + b)`` on every token;
-* hardmax ``SA(X)_i = rho x_i + V * mean{x_j : j maximises <A x_i, x_j>}``, the
+* hardmax ``SA(X)_i = rho x_i + V * mean{x_j : j maximises <A x_i, x_j>}`` (several
+  heads: ``rho x_i`` plus every head's term, added in head order), the
   maximisers being the keys whose float score equals the row's maximum
   exactly (``scores == scores.max(axis=-1, keepdims=True)``); softmax
   ``SA(X)_i = rho x_i + sum_j w_ij V x_j`` with ``w_i = softmax(s_i / tau)``,
@@ -20,7 +21,8 @@ way a float implementation would, densely, with the model's semantics
 
 Operation order (which :class:`exactseq.torch.ExactTransformer` follows):
 ``H = X @ U^T + b``, ``X = eta X + relu(H) @ W^T``, ``S = (X @ A^T) @ X^T``,
-``X = rho X + (w @ X) @ V^T``.
+``X = rho X + (w @ X) @ V^T``; with several heads ``X = (rho X + T_1) + T_2 ...``,
+``T_h = (w_h @ X) @ V_h^T`` (a head whose V is exactly zero is skipped).
 
 Tokens are vectorised: a sequence is one (n x d) array per block, and
 sequences are stacked, padded to a common length, into (B x n x d) arrays of
@@ -185,7 +187,8 @@ def round_bfloat16(a):
 
 # ---------------------------------------------------------------- the model
 class Weights(list):
-    """The blocks (eta, U^T, b, W^T, rho, A^T, V^T or None) of a converted certificate,
+    """The blocks (eta, U^T, b, W^T, rho, A^T, V^T or None; with several heads A^T and
+    V^T are tuples, one entry per head, see :func:`_heads`) of a converted certificate,
     with ``attention``, ``tau`` (a scalar of the pass's dtype, or None), ``fmt``
     and ``phases``."""
     attention = "hardmax"
@@ -193,6 +196,14 @@ class Weights(list):
     fmt = "float64"
     phases = ()
     overflow = underflow = 0      # weights beyond the format's range, non-zero ones rounding to 0
+
+
+def _heads(As, Vs):
+    """A block's (A^T, V^T) entries: the arrays for one head, tuples (one entry per
+    head, V^T None where V is exactly zero) for several; V^T None when every V is."""
+    if len(As) == 1:
+        return As[0], Vs[0]
+    return tuple(As), (None if all(V is None for V in Vs) else tuple(Vs))
 
 
 def _model(cert):
@@ -223,8 +234,10 @@ def convert(cert, dtype=np.float64, fmt=None):
             w = blk.width
             U = np.array([list(u) for u in blk.U], object).reshape(w, d)
             W = np.array([list(r) for r in blk.W], object).reshape(d, w)
+            At, Vt = _heads([mat(A).T.copy() for A, _ in blk.heads],
+                            [None if wt.is_zero(V) else mat(V).T.copy() for _, V in blk.heads])
             blocks.append((blk.eta, U.T.copy(), np.array(list(blk.b), object).reshape(w), W.T.copy(),
-                           blk.rho, mat(blk.A).T.copy(), None if wt.is_zero(blk.V) else mat(blk.V).T.copy()))
+                           blk.rho, At, Vt))
 
         def arr(pts):
             return np.array([list(t) for t in pts], object).reshape(-1, d)
@@ -236,9 +249,12 @@ def convert(cert, dtype=np.float64, fmt=None):
     rounder = wt.Rounder(fmt)
     for blk, a in zip(model.blocks, wt.arrays(model, fmt, rounder)):
         cast = {k: v.astype(dtype) for k, v in a.items()}
+        As = [cast["sa.A"]] if len(blk.heads) == 1 else list(cast["sa.A"])
+        Vs = [cast["sa.V"]] if len(blk.heads) == 1 else list(cast["sa.V"])
+        At, Vt = _heads([A.T.copy() for A in As],
+                        [None if wt.is_zero(V) else Vf.T.copy() for (_, V), Vf in zip(blk.heads, Vs)])
         blocks.append((cast["ff.eta"][()], cast["ff.U"].T.copy(), cast["ff.b"], cast["ff.W"].T.copy(),
-                       cast["sa.rho"][()], cast["sa.A"].T.copy(),
-                       None if wt.is_zero(blk.V) else cast["sa.V"].T.copy()))
+                       cast["sa.rho"][()], At, Vt))
     blocks.overflow, blocks.underflow = rounder.overflow, rounder.underflow
     if model.tau is not None:
         blocks.tau = np.dtype(dtype).type(rounder(model.tau))
@@ -254,8 +270,10 @@ def step(blk, X, pad=None, tau=None, rnd=None, want=False):
 
     Returns (X, pattern, argmax): with ``want``, pattern (B x n x w) says which ReLU
     units are > 0 and argmax (B x n x n) which keys have the row's largest score
-    (None when V is exactly zero: no attention is computed); rnd rounds every
-    intermediate array (bfloat16 emulation) and tau gives softmax attention."""
+    (None when V is exactly zero: no attention is computed; with several heads a
+    tuple with one such entry per head); rnd rounds every intermediate array
+    (bfloat16 emulation) and tau gives softmax attention.  Several heads add their
+    terms to rho X in head order, each sum rounded."""
     eta, Ut, b, Wt, rho, At, Vt = blk
     R = rnd or (lambda a: a)
     H = R(X @ Ut)
@@ -269,30 +287,46 @@ def step(blk, X, pad=None, tau=None, rnd=None, want=False):
         X = R(R(eta * X) + R(H @ Wt))
     argmax = None
     if Vt is not None:
-        S = R(R(X @ At) @ np.swapaxes(X, 1, 2))        # S[i, j] = <A x_i, x_j>
-        if pad is not None:
-            S[np.broadcast_to(pad[:, None, :], S.shape)] = -np.inf
-        M = S == S.max(axis=2, keepdims=True)
-        if want:
-            argmax = M
-        if tau is None:
-            if X.dtype == object:  # exact weights 1/|C_i|
-                w = np.where(M, Fraction(1), Fraction(0))
-                w = w / w.sum(axis=2, keepdims=True)
-            else:
-                Mf = M.astype(X.dtype)
-                w = R(Mf / Mf.sum(axis=2, keepdims=True))
+        if isinstance(At, tuple):               # several heads
+            out, argmax = R(rho * X), []
+            for Ah, Vh in zip(At, Vt):
+                if Vh is None:
+                    argmax.append(None)
+                    continue
+                term, M = _head(X, Ah, Vh, pad, tau, R)
+                out = R(out + term)
+                argmax.append(M if want else None)
+            X, argmax = out, (tuple(argmax) if want else None)
         else:
-            Z = R(S / tau)
-            Z = R(Z - Z.max(axis=2, keepdims=True))
-            E = R(np.exp(Z))
-            w = R(E / R(E.sum(axis=2, keepdims=True)))
-        X = R(R(rho * X) + R(R(w @ X) @ Vt))
+            term, M = _head(X, At, Vt, pad, tau, R)
+            argmax = M if want else None
+            X = R(R(rho * X) + term)
     elif rho != 1:
         X = R(rho * X)
     if pad is not None:
         X[pad] = 0
     return X, pattern, argmax
+
+
+def _head(X, At, Vt, pad, tau, R):
+    """(one head's term (w @ X) @ V^T, its argmax mask) on stacked sequences X."""
+    S = R(R(X @ At) @ np.swapaxes(X, 1, 2))        # S[i, j] = <A x_i, x_j>
+    if pad is not None:
+        S[np.broadcast_to(pad[:, None, :], S.shape)] = -np.inf
+    M = S == S.max(axis=2, keepdims=True)
+    if tau is None:
+        if X.dtype == object:  # exact weights 1/|C_i|
+            w = np.where(M, Fraction(1), Fraction(0))
+            w = w / w.sum(axis=2, keepdims=True)
+        else:
+            Mf = M.astype(X.dtype)
+            w = R(Mf / Mf.sum(axis=2, keepdims=True))
+    else:
+        Z = R(S / tau)
+        Z = R(Z - Z.max(axis=2, keepdims=True))
+        E = R(np.exp(Z))
+        w = R(E / R(E.sum(axis=2, keepdims=True)))
+    return R(R(w @ X) @ Vt), M
 
 
 def _run_batch(blocks, X, mask, rnd=None):

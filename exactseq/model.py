@@ -5,8 +5,12 @@ Semantics (MATH.md section 2):
 * ``FF(x) = eta * x + W relu(U x + b)``, per token; ``U`` is w x d, ``W`` d x w.
 * ``SA(X)_i = rho * x_i + sum_j w_ij V x_j`` with hardmax weights: the
   maximisers C_i of ``<A x_i, x_j>`` over j share weight 1/|C_i| (ties kept).
+* Several heads, :class:`MultiSA`: ``SA(X)_i = rho * x_i + sum_h V_h mean{x_j :
+  j maximises <A_h x_i, x_j>}`` (each head's maximisers share its weight, ties
+  kept); one head is :class:`SA`.
 * A block is ``SA(FF(X))``; a transformer applies its blocks in order.
-* Masked (causal) attention, :class:`MaskedSA`: the same with j <= i only.
+* Masked (causal) attention, :class:`MaskedSA` and :class:`MaskedMultiSA`: the
+  same with j <= i only.
 
 ``evaluate`` here is deliberately simple (index by index, no caching); the
 certified path is the independent checker in ``proofs_check``.
@@ -18,8 +22,8 @@ from fractions import Fraction
 
 from .numbers import dot, sign
 
-__all__ = ["Mat", "FF", "SA", "MaskedSA", "Block", "Transformer", "ZERO", "identity_ff",
-           "identity_sa"]
+__all__ = ["Mat", "FF", "SA", "MaskedSA", "MultiSA", "MaskedMultiSA", "Block", "Transformer",
+           "ZERO", "identity_ff", "identity_sa", "heads_of"]
 
 
 @dataclass(frozen=True)
@@ -149,11 +153,68 @@ class MaskedSA(SA):
         return tuple(self.rho * x + a / n for x, a in zip(xi, acc))
 
 
+def _head_mean(A, V, xi, P):
+    """V times the mean of the keys of P that maximise <A xi, x_j> (ties averaged)."""
+    q = A.apply(xi)
+    scores = [dot(q, xj) for xj in P]
+    best = scores[0]
+    for s in scores[1:]:
+        if sign(s - best) > 0:
+            best = s
+    C = [j for j, s in enumerate(scores) if s == best]
+    acc = [0] * len(xi)
+    for j in C:
+        acc = [a + v for a, v in zip(acc, V.apply(P[j]))]
+    n = Fraction(len(C))
+    return [a / n for a in acc]
+
+
+@dataclass(frozen=True)
+class MultiSA:
+    """Hardmax attention with several heads, each a pair (A, V) of :class:`Mat`:
+
+    ``SA(X)_i = rho * x_i + sum_h V_h mean{x_j : j maximises <A_h x_i, x_j>}``.
+
+    A head whose V is exactly zero adds nothing whatever its scores, so it is
+    skipped (the same function).  With one head this is :class:`SA`'s map."""
+    rho: object
+    heads: tuple              # ((A, V), ...) of Mats
+
+    def apply(self, X):
+        X = list(X)
+        return [self._one(X, xi) for xi in X]
+
+    def _one(self, P, xi):
+        out = [self.rho * x for x in xi]
+        for A, V in self.heads:
+            if not V.is_zero():
+                out = [o + m for o, m in zip(out, _head_mean(A, V, xi, P))]
+        return tuple(out)
+
+    def params(self):
+        return [self.rho] + [p for A, V in self.heads for p in A.params() + V.params()]
+
+
+@dataclass(frozen=True)
+class MaskedMultiSA(MultiSA):
+    """Causal (masked) attention with several heads: position i attends to
+    positions 1..i only, in every head."""
+
+    def apply(self, X):
+        X = list(X)
+        return [self._one(X[:i + 1], X[i]) for i in range(len(X))]
+
+
+def heads_of(sa):
+    """The (A, V) pairs of an attention layer (one for :class:`SA`)."""
+    return sa.heads if isinstance(sa, MultiSA) else ((sa.A, sa.V),)
+
+
 @dataclass
 class Block:
     ff: FF
-    sa: SA
-    phase: str
+    sa: SA                    # or MultiSA
+    phase: str = None         # None: a block of given weights (no construction phase)
     claims: list = field(default_factory=list)
 
     def apply(self, X):

@@ -305,12 +305,14 @@ def _sa_step(sa, toks):
     remaining keys are compared exactly (a single remaining key wins alone),
     ties kept; the output is then computed exactly."""
     import numpy as np
-    from .model import MaskedSA
+    from .model import SA, MaskedSA
     from .numbers import dot, sign
     d = toks.d
-    if sa.V.is_zero() and sa.rho == 1:
+    several = not isinstance(sa, SA)        # several heads: by the definition (sa.apply)
+    if not several and sa.V.is_zero() and sa.rho == 1:
         return                              # the identity layer
-    generic = isinstance(sa, MaskedSA) or not _rational([sa.rho] + _mat_values(sa.A) + _mat_values(sa.V))
+    generic = several or isinstance(sa, MaskedSA) or \
+        not _rational([sa.rho] + _mat_values(sa.A) + _mat_values(sa.V))
     Af = None if generic else _dense(sa.A, d)
     g = 4 * (2 * d + 10) * U
     for a, b in zip(toks.offsets, toks.offsets[1:]):
@@ -409,7 +411,7 @@ def _panels(phases):
         j = k
         while j + 1 < len(phases) and phases[j + 1] == phases[k]:
             j += 1
-        out.append((phases[k], k + 1, j + 1))
+        out.append((phases[k] if phases[k] is not None else "output", k + 1, j + 1))
         k = j + 1
     return out
 

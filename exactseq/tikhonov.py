@@ -11,7 +11,8 @@ theta*; this module computes R(theta*) exactly from the certificate alone
 (it does not look at how the construction chose the weights).
 
 "All parameters" means every entry of the dense matrices of every block:
-eta, U (w x d), b (w), W (d x w), rho, A (d x d) and V (d x d).  A and V are
+eta, U (w x d), b (w), W (d x w), rho, A (d x d) and V (d x d) (of every head,
+when a weights certificate's block has several).  A and V are
 stored factored; their dense entries are c on the diagonal for ``c I`` and
 c a_i a_j for ``c a a^T``, so for the latter the squared l2 norm is
 c^2 (sum a_i^2)^2, the l1 norm |c| (sum |a_i|)^2 and the largest entry
@@ -249,8 +250,13 @@ def _norm_values(cert):
             for row in W:
                 for x in row:
                     acc.text(x)
-            _matrix(acc, sa["A"], d, where + " sa.A")
-            _matrix(acc, sa["V"], d, where + " sa.V")
+            heads = sa["heads"] if "heads" in sa else [sa]     # several heads: a weights certificate
+            if not isinstance(heads, list) or not heads:
+                raise NormError(f"{where}: 'heads' must be a non-empty list")
+            for h, head in enumerate(heads):
+                at = where + (f" head {h}" if "heads" in sa else "")
+                _matrix(acc, head["A"], d, at + " sa.A")
+                _matrix(acc, head["V"], d, at + " sa.V")
     except NormError:
         raise
     except (KeyError, TypeError, AttributeError) as exc:
@@ -406,6 +412,9 @@ def tikhonov_bound(cert, eps, regularizer=DEFAULT_REGULARIZER):
     eps = parse_eps(eps) if isinstance(eps, str) else Fraction(eps)
     if eps <= 0:
         raise ValueError("eps must be positive")
+    if isinstance(cert, dict) and cert.get("tolerance") is not None and _ratio(cert["tolerance"])[0] != 0:
+        raise NormError("no bound: the certificate interpolates within a tolerance, not exactly "
+                        "(Proposition 2.1 needs a loss of 0 at theta*)")
     l2, l1, big, entries, field = _norm_values(cert)
     value = {"l2_squared": l2, "l2": l2, "l1": l1, "linf": big}[regularizer]
     out = {"regularizer": regularizer, "eps": _text(eps), "entries": entries,

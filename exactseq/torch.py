@@ -3,10 +3,11 @@
     from exactseq.torch import ExactTransformer
     model = ExactTransformer.from_certificate("cert.json", dtype=torch.float64)
     Y = model(X)                          # X: (n x d), or (B x n x d) with mask (B x n)
-    model = ExactTransformer.load("weights.safetensors")   # npz, safetensors or torch file
+    model = ExactTransformer.load("weights.safetensors")   # npz, safetensors, torch or json file
 
 Semantics (CLAIMS.md): a block is ``SA(FF(X))`` with
-``FF(x) = eta x + W relu(U x + b)`` and ``SA(X)_i = rho x_i + sum_j w_ij V x_j``;
+``FF(x) = eta x + W relu(U x + b)`` and ``SA(X)_i = rho x_i + sum_j w_ij V x_j``
+(H heads: A and V of shape (H, d, d), ``rho x_i + sum_h sum_j w^h_ij V_h x_j``);
 hardmax weights share 1/|C_i| among the keys whose score ``<A x_i, x_j>``
 equals the row's maximum (exact float equality: ties are averaged); softmax
 weights are ``softmax(<A x_i, x_j> / tau)`` over j.  The operations are those of
@@ -48,21 +49,42 @@ class FeedForward(nn.Module):
 
 
 class SelfAttention(nn.Module):
-    """SA(X)_i = rho x_i + sum_j w_ij V x_j, hardmax or softmax at temperature tau."""
+    """SA(X)_i = rho x_i + sum_j w_ij V x_j, hardmax or softmax at temperature tau.
 
-    def __init__(self, d, attention="hardmax", tau=None, dtype=torch.float64):
+    With ``heads`` = H > 1, A and V have shape (H, d, d) and
+    ``SA(X)_i = rho x_i + sum_h sum_j w^h_ij V_h x_j``, the heads' terms added to
+    rho X in head order (as the NumPy pass); a head whose V is zero is skipped."""
+
+    def __init__(self, d, attention="hardmax", tau=None, dtype=torch.float64, heads=1):
         super().__init__()
+        shape = (d, d) if heads == 1 else (heads, d, d)
+        self.heads = heads
         self.rho = nn.Parameter(torch.ones((), dtype=dtype))
-        self.A = nn.Parameter(torch.zeros((d, d), dtype=dtype))
-        self.V = nn.Parameter(torch.zeros((d, d), dtype=dtype))
+        self.A = nn.Parameter(torch.zeros(shape, dtype=dtype))
+        self.V = nn.Parameter(torch.zeros(shape, dtype=dtype))
         self.attention, self.tau = attention, tau
 
     def forward(self, X, pad=None, want=False):
         """(output, argmax mask or None): with V exactly zero the output is rho X and
-        no score is computed."""
-        if not bool(torch.any(self.V != 0)):
-            return self.rho * X, None
-        S = (X @ self.A.T) @ X.transpose(-1, -2)            # S[i, j] = <A x_i, x_j>
+        no score is computed.  With several heads the argmax is a tuple, one mask (or
+        None: V zero) per head."""
+        if self.heads == 1:
+            if not bool(torch.any(self.V != 0)):
+                return self.rho * X, None
+            term, M = self._head(X, self.A, self.V, pad)
+            return self.rho * X + term, (M if want else None)
+        out, masks, live = self.rho * X, [], False
+        for A, V in zip(self.A, self.V):
+            if not bool(torch.any(V != 0)):
+                masks.append(None)
+                continue
+            term, M = self._head(X, A, V, pad)
+            out, live = out + term, True
+            masks.append(M)
+        return out, (tuple(masks) if want and live else None)
+
+    def _head(self, X, A, V, pad):
+        S = (X @ A.T) @ X.transpose(-1, -2)            # S[i, j] = <A x_i, x_j>
         if pad is not None:
             S = S.masked_fill(pad[..., None, :], -math.inf)
         M = S == S.amax(dim=-1, keepdim=True)
@@ -71,14 +93,14 @@ class SelfAttention(nn.Module):
         else:
             Mf = M.to(X.dtype)
             w = Mf / Mf.sum(dim=-1, keepdim=True)
-        return self.rho * X + (w @ X) @ self.V.T, (M if want else None)
+        return (w @ X) @ V.T, M
 
 
 class Block(nn.Module):
-    def __init__(self, d, width, attention="hardmax", tau=None, dtype=torch.float64):
+    def __init__(self, d, width, attention="hardmax", tau=None, dtype=torch.float64, heads=1):
         super().__init__()
         self.ff = FeedForward(d, width, dtype)
-        self.sa = SelfAttention(d, attention, tau, dtype)
+        self.sa = SelfAttention(d, attention, tau, dtype, heads)
 
     def forward(self, X, pad=None):
         return self.sa(self.ff(X), pad)[0]
@@ -90,7 +112,8 @@ class ExactTransformer(nn.Module):
     ``forward(X, mask=None)``: X of shape (n, d) or (B, n, d); mask (B, n) (or (n,))
     True for real tokens."""
 
-    def __init__(self, d, widths, attention="hardmax", tau=None, dtype=torch.float64, phases=None):
+    def __init__(self, d, widths, attention="hardmax", tau=None, dtype=torch.float64, phases=None,
+                 heads=None):
         super().__init__()
         if attention not in ("hardmax", "softmax"):
             raise ValueError(f"unknown attention {attention!r}")
@@ -100,7 +123,10 @@ class ExactTransformer(nn.Module):
         self.d, self.attention = d, attention
         self.phases = list(phases) if phases is not None else [None] * len(widths)
         self.metadata = {}
-        self.blocks = nn.ModuleList(Block(d, w, attention, tau, dtype) for w in widths)
+        heads = list(heads) if heads is not None else [1] * len(widths)
+        if len(heads) != len(widths) or any(type(h) is not int or h < 1 for h in heads):
+            raise ValueError("heads: one positive number of heads per block")
+        self.blocks = nn.ModuleList(Block(d, w, attention, tau, dtype, h) for w, h in zip(widths, heads))
         self.tau = tau
 
     @property
@@ -166,8 +192,10 @@ class ExactTransformer(nn.Module):
             L += 1
         if L == 0 and "blocks.0.sa.A" not in sd:
             raise ValueError("no blocks.0.ff.U in the state dict")
-        d = sd["blocks.0.sa.A"].shape[0]
+        d = sd["blocks.0.sa.A"].shape[-1]
         widths = [sd[f"blocks.{k}.ff.U"].shape[0] for k in range(L)]
+        heads = [1 if sd[f"blocks.{k}.sa.A"].dim() == 2 else sd[f"blocks.{k}.sa.A"].shape[0]
+                 for k in range(L)]
         stored = sd["blocks.0.sa.A"].dtype
         dtype = dtype or stored
         if torch.finfo(dtype).bits < torch.finfo(stored).bits:
@@ -178,16 +206,24 @@ class ExactTransformer(nn.Module):
                              f"ExactTransformer.from_certificate(CERT, dtype={dtype})")
         attention = md.get("attention", "hardmax")
         tau = md.get("tau")
-        model = cls(d, widths, attention, tau, dtype, md.get("phases"))
+        model = cls(d, widths, attention, tau, dtype, md.get("phases"), heads)
         model.load_state_dict({k: v.to(dtype) for k, v in sd.items()})
         model.metadata = md
         return model
 
     @classmethod
     def load(cls, path, dtype=None):
-        """A model from a file written by ``exactseq export`` (npz, safetensors or torch)."""
-        from .export import read_export
+        """A model from a file written by ``exactseq export`` (npz, safetensors, torch, or
+        exact json: each exact weight then correctly rounded once to dtype, default
+        float64)."""
+        from .export import read_export, rounded
         sd, md = read_export(path)
+        if md.get("dtype") == "exact":
+            dtype = dtype or torch.float64
+            fmt = {v: k for k, v in TORCH_DTYPES.items()}.get(dtype)
+            if fmt is None:
+                raise ValueError(f"dtype must be one of {', '.join(TORCH_DTYPES)}")
+            sd = {k: torch.from_numpy(v).to(dtype) for k, v in rounded(sd, fmt).items()}
         return cls.from_state_dict(sd, md, dtype)
 
     @classmethod
@@ -209,7 +245,7 @@ class ExactTransformer(nn.Module):
         md = metadata(model, fmt)
         sd = state_dict(model, fmt)
         out = cls(model.d, [b.width for b in model.blocks], model.attention, md["tau"], dtype,
-                  model.phases)
+                  model.phases, [len(b.heads) for b in model.blocks])
         out.load_state_dict({k: torch.from_numpy(v).to(dtype) for k, v in sd.items()})
         out.metadata = md
         return out

@@ -46,18 +46,28 @@ from .errors import InputError  # noqa: E402  (re-exported: weights.InputError)
 
 @dataclass
 class Block:
-    phase: str
+    phase: str        # None in a weights certificate
     eta: object
     U: tuple          # w rows of d numbers
     b: tuple          # w
     W: tuple          # d rows of w numbers
     rho: object
     A: tuple          # ("zero",) | ("scalar", c) | ("rank1", c, a) | ("full", rows)
-    V: tuple
+    V: tuple          # A and V: the first head
+    heads: tuple = None   # every head's (A, V); default ((A, V),)
+
+    def __post_init__(self):
+        if self.heads is None:
+            self.heads = ((self.A, self.V),)
 
     @property
     def width(self):
         return len(self.U)
+
+    @property
+    def v_zero(self):
+        """Is every head's V exactly zero (the layer is x -> rho x)?"""
+        return all(is_zero(V) for _, V in self.heads)
 
 
 @dataclass
@@ -77,6 +87,11 @@ class Model:
     @property
     def phases(self):
         return [b.phase for b in self.blocks]
+
+    @property
+    def heads(self):
+        """The largest number of attention heads of a block."""
+        return max((len(b.heads) for b in self.blocks), default=1)
 
 
 # ------------------------------------------------------------------ reading
@@ -147,6 +162,9 @@ def _parse(cert, limits):
                           "(hardmax and softmax only)")
     if attention not in ("hardmax", "softmax"):
         raise InputError(f"unknown attention {str(attention)[:40]!r}")
+    kind = cert.get("kind")
+    if kind not in (None, "weights"):
+        raise InputError(f"unknown certificate kind {str(kind)[:40]!r}")
     nums = Numbers(cert.get("field"), limits)
     tau = None
     if attention == "softmax":
@@ -183,12 +201,12 @@ def _parse(cert, limits):
     raw_blocks = _need(cert.get("blocks"), list, "blocks")
     if len(raw_blocks) > limits.max_blocks:
         raise limits.refuse(f"blocks: {len(raw_blocks)} blocks", "max_blocks")
-    blocks = [_block(blk, k, nums, d) for k, blk in enumerate(raw_blocks, 1)]
-    size = sum(2 * d * d + 2 * b.width * d + b.width + 2 for b in blocks)
+    blocks = [_block(blk, k, nums, d, kind == "weights") for k, blk in enumerate(raw_blocks, 1)]
+    size = sum(2 * len(b.heads) * d * d + 2 * b.width * d + b.width + 2 for b in blocks)
     if size > MAX_DENSE:
         raise InputError(f"the dense weights would hold {size} numbers (more than {MAX_DENSE})")
     n = max(len(X) for X in inputs)
-    if n * n > MAX_SCORES and any(not is_zero(b.V) for b in blocks):
+    if n * n > MAX_SCORES and any(not b.v_zero for b in blocks):
         raise InputError(f"a sequence of {n} tokens needs {n * n} attention scores in a dense "
                          f"float pass (more than {MAX_SCORES})")
     return Model(d, attention, tau, blocks, inputs, targets, names, nums.field,
@@ -202,10 +220,10 @@ def _phase(p):
     return "?"
 
 
-def _block(blk, k, nums, d):
+def _block(blk, k, nums, d, weights=False):
     _need(blk, dict, f"block {k}")
-    phase = _phase(blk.get("phase"))
-    where = f"block {k} ({phase})"
+    phase = None if weights else _phase(blk.get("phase"))
+    where = f"block {k}" if weights else f"block {k} ({phase})"
     ff = _need(blk.get("ff"), dict, where + " ff")
     sa = _need(blk.get("sa"), dict, where + " sa")
     U = tuple(nums.vec(u, d, where + " ff.U") for u in _need(ff.get("U"), list, where + " ff.U"))
@@ -216,8 +234,19 @@ def _block(blk, k, nums, d):
         raise InputError(f"{where}: ff shapes do not match (U w x d, b w, W d x w)")
     eta = nums.num(ff.get("eta"), where + " ff.eta")
     rho = nums.num(sa.get("rho"), where + " sa.rho")
-    return Block(phase, eta, U, b, W, rho, _mat(sa.get("A"), nums, d, where + " sa.A"),
-                 _mat(sa.get("V"), nums, d, where + " sa.V"))
+    if "heads" not in sa:
+        heads = ((_mat(sa.get("A"), nums, d, where + " sa.A"), _mat(sa.get("V"), nums, d, where + " sa.V")),)
+    else:
+        if not weights:
+            raise InputError(f"{where}: 'heads' only in a weights certificate")
+        if "A" in sa or "V" in sa:
+            raise InputError(f"{where}: both 'heads' and 'A'/'V'")
+        raw = _need(sa.get("heads"), list, where + " sa.heads")
+        if not raw:
+            raise InputError(f"{where}: 'heads' is empty")
+        heads = tuple((_mat(_need(h, dict, f"{where} head {i}").get("A"), nums, d, f"{where} head {i} A"),
+                       _mat(h.get("V"), nums, d, f"{where} head {i} V")) for i, h in enumerate(raw))
+    return Block(phase, eta, U, b, W, rho, heads[0][0], heads[0][1], heads)
 
 
 # ------------------------------------------------------------------ exact matrices
@@ -333,7 +362,8 @@ class Rounder:
 
 def arrays(model, fmt="float64", rounder=None):
     """Every block's dense weights, correctly rounded to fmt, as float64 NumPy arrays
-    (exactly representable in fmt): a list of dicts with the keys of NAMES."""
+    (exactly representable in fmt): a list of dicts with the keys of NAMES; "sa.A"
+    and "sa.V" are d x d for one head and H x d x d for H > 1 heads."""
     import numpy as np
     r = rounder or Rounder(fmt)
     d = model.d
@@ -351,7 +381,27 @@ def arrays(model, fmt="float64", rounder=None):
             "ff.b": np.array([r(x) for x in blk.b], np.float64).reshape(w),
             "ff.W": np.array([[r(x) for x in row] for row in blk.W], np.float64).reshape(d, w),
             "sa.rho": np.array(r(blk.rho), np.float64),
-            "sa.A": mat(blk.A),
-            "sa.V": mat(blk.V),
+            "sa.A": stacked([mat(A) for A, _ in blk.heads]),
+            "sa.V": stacked([mat(V) for _, V in blk.heads]),
         })
+    return out
+
+
+def stacked(mats):
+    """One d x d matrix as it is; several as an H x d x d array."""
+    import numpy as np
+    return mats[0] if len(mats) == 1 else np.stack(mats)
+
+
+def exact_arrays(model):
+    """Every block's dense weights as exact numbers (nested tuples; Fractions, or field
+    elements), shaped as :func:`arrays`: a list of dicts with the keys of NAMES."""
+    d = model.d
+    out = []
+    for blk in model.blocks:
+        def heads(k):
+            mats = [dense(h[k], d) for h in blk.heads]
+            return mats[0] if len(mats) == 1 else tuple(mats)
+        out.append({"ff.eta": blk.eta, "ff.U": blk.U, "ff.b": blk.b, "ff.W": blk.W,
+                    "sa.rho": blk.rho, "sa.A": heads(0), "sa.V": heads(1)})
     return out
