@@ -102,21 +102,18 @@ class SA:
 
     def apply(self, X):
         X = list(X)
+        if self.V.is_zero():          # no attention term, whatever the scores
+            return [tuple(self.rho * x for x in xi) for xi in X]
+        means = {}
         out = []
-        for xi in X:
-            q = self.A.apply(xi)
-            scores = [dot(q, xj) for xj in X]
-            best = scores[0]
-            for s in scores[1:]:
-                if sign(s - best) > 0:
-                    best = s
-            C = [j for j, s in enumerate(scores) if s == best]
-            acc = [0] * len(xi)
-            for j in C:
-                vx = self.V.apply(X[j])
-                acc = [a + v for a, v in zip(acc, vx)]
-            n = Fraction(len(C))
-            out.append(tuple(self.rho * x + a / n for x, a in zip(xi, acc)))
+        for xi, C in zip(X, maximiser_sets(self.A, X)):
+            if C not in means:
+                acc = [0] * len(xi)
+                for j in C:
+                    acc = [a + v for a, v in zip(acc, self.V.apply(X[j]))]
+                n = Fraction(len(C))
+                means[C] = [a / n for a in acc]
+            out.append(tuple(self.rho * x + a for x, a in zip(xi, means[C])))
         return out
 
     def params(self):
@@ -153,6 +150,49 @@ class MaskedSA(SA):
         return tuple(self.rho * x + a / n for x, a in zip(xi, acc))
 
 
+FILTER_AT = 32      # tokens from which the float filter of proofs_check pays
+
+
+def maximiser_sets(A, X):
+    """For each query x_i of X, the indices j maximising <A x_i, x_j> (ties kept), one
+    tuple object per distinct set.  Rational tokens with a rational A = c I or full
+    A go through the checker's float filter (proofs_check/filters.py: float scores
+    with a written error bound discard keys, the rest compared exactly), a block of
+    queries at a time: no n x n scores; anything else is compared exactly."""
+    n = len(X)
+    rational = n >= FILTER_AT and all(type(c) is Fraction for x in X for c in x)
+    if rational and A.kind == "scalar" and type(A.c) is Fraction and A.c != 0:
+        from proofs_check.filters import gram_argmax
+        from proofs_check.reading import key
+        return gram_argmax([key(x) for x in X], 1 if A.c > 0 else -1)
+    if rational and A.kind == "full" and all(type(c) is Fraction for r in A.rows for c in r):
+        from proofs_check.filters import argmax_keys, query_keys
+        from proofs_check.reading import key
+        keys = [key(x) for x in X]
+        return argmax_keys(query_keys(A.rows, keys), keys)
+    if A.kind == "zero" or A.kind in ("scalar", "rank1") and sign(A.c) == 0:
+        every = tuple(range(n))
+        return [every] * n
+    if A.kind == "rank1":         # c <a, x_i> <a, x_j>: the extremes of <a, x_j> by the sign
+        p = [dot(A.a, x) for x in X]
+        hi, lo = max(p), min(p)
+        top = tuple(j for j, v in enumerate(p) if sign(v - hi) == 0)
+        bottom = tuple(j for j, v in enumerate(p) if sign(v - lo) == 0)
+        every = tuple(range(n))
+        return [top if sign(A.c * v) > 0 else bottom if sign(A.c * v) < 0 else every for v in p]
+    sets, out = {}, []
+    for xi in X:
+        q = A.apply(xi)
+        scores = [dot(q, xj) for xj in X]
+        best = scores[0]
+        for s in scores[1:]:
+            if sign(s - best) > 0:
+                best = s
+        C = tuple(j for j, s in enumerate(scores) if sign(s - best) == 0)
+        out.append(sets.setdefault(C, C))
+    return out
+
+
 def _head_mean(A, V, xi, P):
     """V times the mean of the keys of P that maximise <A xi, x_j> (ties averaged)."""
     q = A.apply(xi)
@@ -182,7 +222,12 @@ class MultiSA:
 
     def apply(self, X):
         X = list(X)
-        return [self._one(X, xi) for xi in X]
+        out = [[self.rho * x for x in xi] for xi in X]
+        for A, V in self.heads:
+            if not V.is_zero():
+                head = SA(0 * self.rho, A, V).apply(X)
+                out = [[o + m for o, m in zip(oi, hi)] for oi, hi in zip(out, head)]
+        return [tuple(o) for o in out]
 
     def _one(self, P, xi):
         out = [self.rho * x for x in xi]

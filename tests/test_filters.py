@@ -114,3 +114,30 @@ def test_extreme_set_is_exact(fr, s):
     vals = [s * Fraction(n, d) for n, d in fr]
     best = max(vals)
     assert extreme_set(fr, s) == tuple(j for j, v in enumerate(vals) if v == best)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(2, 4).flatmap(lambda d: st.tuples(
+    st.lists(st.tuples(*[coord] * d), min_size=1, max_size=10),
+    st.lists(st.lists(st.integers(-3, 3).map(Fraction), min_size=d, max_size=d), min_size=d, max_size=d),
+    st.sampled_from([Fraction(2), Fraction(-1, 3)]))))
+def test_model_attention_uses_the_filter_exactly(case):
+    """exactseq's exact model (eval, plot) finds maximisers through the same filter
+    for c I and a full A: the same sets as brute force, repeated tokens included."""
+    from exactseq import model
+    points, M, c = case
+    points = points + points[:2]                       # repeated tokens
+    old = model.FILTER_AT
+    model.FILTER_AT = 0
+    try:
+        full = model.maximiser_sets(model.Mat("full", rows=tuple(map(tuple, M))), points)
+        scal = model.maximiser_sets(model.Mat("scalar", c=c), points)
+        a = tuple(M[0])
+        rank1 = model.maximiser_sets(model.Mat("rank1", c=c, a=a), points)
+        zero = model.maximiser_sets(model.Mat("zero"), points)
+    finally:
+        model.FILTER_AT = old
+    assert full == brute_full(M, points)
+    assert scal == brute(points, 1 if c > 0 else -1)
+    assert rank1 == brute_full([[c * ai * aj for aj in a] for ai in a], points)
+    assert zero == [tuple(range(len(points)))] * len(points)
