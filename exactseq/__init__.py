@@ -14,7 +14,7 @@ _API = {name: "api" for name in (
     "load", "dataset_from", "build", "certify", "check", "evaluate", "load_certificate",
     "save_certificate", "as_text", "Model", "Result", "Enclosure", "Dataset", "DatasetError",
     "CertificateError", "InputError", "ExactseqError", "verify", "export_weights", "audit_floats",
-    "tikhonov_file", "evaluate_file", "figure", "fuzz_campaign")}
+    "tikhonov_file", "evaluate_file", "figure", "fuzz_campaign", "check_weights")}
 _API.update({"parameter_norms": "tikhonov", "tikhonov_bound": "tikhonov"})
 
 __all__ = sorted(_API)

@@ -64,6 +64,7 @@ rational in general).  :func:`as_text` turns either into exact text.
 from __future__ import annotations
 
 import json
+import re
 import os
 import time
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ from .exactmodel import parse_tokens as _parse_tokens  # noqa: F401  (the old pr
 from .numbers import rational
 
 __all__ = ["verify", "export_weights", "audit_floats", "tikhonov_file", "evaluate_file", "figure", "fuzz_campaign",
-           "ExactseqError", "load", "dataset_from", "build", "certify", "check", "evaluate", "load_certificate",
+           "ExactseqError", "load", "dataset_from", "build", "certify", "check", "check_weights", "evaluate", "load_certificate",
            "save_certificate", "as_text", "Model", "Result", "Enclosure", "Dataset",
            "DatasetError", "CertificateError", "InputError"]
 
@@ -453,9 +454,9 @@ class Result:
         save_certificate(self, path)
 
 
-def certify(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec=64, limits=None,
+def certify(dataset, attention=None, *, tau=None, find_tau0=False, max_prec=64, limits=None,
             progress=None, robust=None, paper=False, max_width=None, tolerance=None, jobs=1,
-            audit=None):
+            audit=None, weights=None):
     """Construct and check: what ``exactseq check`` does, as a :class:`Result`
     whose ``report`` is the object ``exactseq check --json`` prints.
 
@@ -472,12 +473,23 @@ def certify(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec
     float audit of a certified model's weights in ``report["audit"]``.  ``progress(text)`` hears each phase
     and block.  ``limits``: the checker's resource limits.
 
+    ``weights`` (a path to .npz, .safetensors, .pt or exact .json weights, or
+    a :class:`exactseq.weightfile.Weights`): nothing is constructed; the given
+    transformer is checked on the dataset (see :func:`check_weights`).
+
     Bad options raise ValueError; a certificate beyond ``limits`` raises
     :class:`CertificateError`.  Never raises otherwise on a dataset that
     loads: a construction or checker failure is the verdict "failed" (or
     "unknown") with the reason in ``report["reason"]``.
     """
     import proofs_check
+    if weights is not None:
+        if robust or paper or max_width is not None or find_tau0 or audit is not None or jobs != 1:
+            raise ValueError("robust, paper, max_width, find_tau0, audit and jobs apply to a "
+                             "construction, not to given weights")
+        return check_weights(dataset, weights, attention, tau=tau, max_prec=max_prec,
+                             tolerance=tolerance, limits=limits, progress=progress)
+    attention = attention or "hardmax"
     ds = load(dataset, limits)
     limits = limits or proofs_check.DEFAULT
     causal = getattr(ds, "causal", False)
@@ -557,6 +569,85 @@ def certify(dataset, attention="hardmax", *, tau=None, find_tau0=False, max_prec
             except AuditError as exc:
                 rep["audit"] = {"error": str(exc)}
     return Result(verdict, rep, cert, model)
+
+
+_DIFF = re.compile(r"output: sequence (\d+)(?: position (\d+))?: .*squared (?:Hausdorff )?distance "
+                   r"(\S+)(?: \(about (\S+)\))?$")
+
+
+def check_weights(dataset, weights, attention=None, *, tau=None, max_prec=64, tolerance=None,
+                  limits=None, progress=None):
+    """Check a given transformer on a dataset: what ``exactseq check DATA --weights
+    MODEL`` does, as a :class:`Result` (``report`` is its ``--json`` object).
+
+    ``weights``: a path (.npz, .safetensors, .pt/.pth state_dict, or exact .json
+    as ``exactseq export --format json`` writes) or a
+    :class:`exactseq.weightfile.Weights`; every float is read as the exact
+    dyadic rational it is.  ``attention``: "hardmax", "softmax" or "causal"
+    (default: the file's metadata, else "causal" for a dataset with "targets",
+    else "hardmax"); softmax needs ``tau`` (or the file's) and a tolerance.
+    ``tolerance`` T: certified when every output set is within Hausdorff
+    distance T of its target (causal: every position within T); without it,
+    when every output equals its target exactly.
+
+    Verdicts: "certified", "failed" (``report["difference"]`` names the first
+    sequence beyond T and its exact squared distance) or "unknown" (softmax
+    enclosures that do not decide).  A file that cannot be read raises
+    :class:`InputError` (one line naming the file and the key)."""
+    import proofs_check
+    from proofs_check import report as pcr
+    from . import weightcert, weightfile
+    ds = load(dataset, limits)
+    limits = limits or proofs_check.DEFAULT
+    if attention not in (None, "hardmax", "softmax", "causal"):
+        raise ValueError(f"attention must be 'hardmax', 'softmax' or 'causal', not {attention!r}")
+    if tolerance is not None:
+        tolerance = Fraction(tolerance) if not isinstance(tolerance, str) else _rational(tolerance, "tolerance")
+        if tolerance < 0:
+            raise ValueError("tolerance must be >= 0")
+    if tau is not None:
+        tau = Fraction(tau) if not isinstance(tau, str) else _rational(tau, "tau")
+    say = progress or (lambda text: None)
+    t0 = time.perf_counter()
+    w = weights if isinstance(weights, weightfile.Weights) else weightfile.read(weights, limits=limits)
+    say(f"read {w.L} blocks from {getattr(w, 'path', None) or 'the weights'}")
+    cert = weightcert.build(ds, w, attention=attention, tau=tau, order=max_prec, tolerance=tolerance)
+    t1 = time.perf_counter()
+    clock = BlockClock(sum(len(p.input) for p in ds.pairs))
+    verdict, result = pcr.run(json.loads(json.dumps(cert)), limits,
+                              progress=lambda k, n: say(clock.text(k, n)))
+    if verdict == "malformed":
+        raise CertificateError(f"{ds.source}: the check is beyond a limit: {result['reason']}")
+    t2 = time.perf_counter()
+    verdict = VERDICT[verdict]
+    seqs = cert["dataset"]["sequences"]
+    att = cert["attention"]
+    rep = {"verdict": verdict, "kind": "weights", "attention": att,
+           "dataset": {"file": ds.source, "N": len(seqs), "d": ds.dim,
+                       "sum_n": sum(len(s["input"]) for s in seqs)},
+           "weights": {"file": getattr(w, "path", None), "format": w.format, "sha256": w.sha256,
+                       "blocks": w.L, "heads": w.heads, "d": w.d},
+           "tolerance": cert.get("tolerance"), "reason": result.get("reason")}
+    if att == "softmax":
+        rep.update(tau=cert["softmax"]["tau"], order=cert["softmax"]["order"])
+    if verdict == "certified":
+        keep = ("blocks", "heads", "width", "parameters", "construction_bound", "positions", "sum_m",
+                "largest_distance_sq", "largest_distance")
+        rep.update({k: result[k] for k in keep if k in result})
+    else:
+        rep["blocks"], rep["heads"] = w.L, w.heads
+    m = _DIFF.match(rep["reason"] or "") if verdict == "failed" else None
+    if m:
+        j = int(m.group(1))
+        rep["difference"] = {"sequence": j, "name": seqs[j].get("name"),
+                             "position": None if m.group(2) is None else int(m.group(2)),
+                             "distance_sq": m.group(3), "distance_sq_about": m.group(4)}
+    rep["time_s"] = {"read": round(t1 - t0, 4), "check": round(t2 - t1, 4), "total": round(t2 - t0, 4)}
+    out = None
+    if verdict == "certified":
+        out = cert
+        cert["verdict"] = "certified"
+    return Result(verdict, rep, out, None)
 
 
 class BlockClock:

@@ -88,7 +88,16 @@ def add_parser(sub):
     pc.add_argument("--tolerance", metavar="T",
                     help="hardmax only: the float claim's tolerance, relative: every float output "
                     "within T max(1, |y|) of its target y (a positive rational, e.g. 1e-9 or "
-                    "1/1024; default: the smallest 2^-k the checker proves)")
+                    "1/1024; default: the smallest 2^-k the checker proves). With --weights: "
+                    "certify that every output set is within Hausdorff distance T of its target "
+                    "(causal: every position within T) instead of exactly equal")
+    pc.add_argument("--weights", metavar="MODEL",
+                    help="check this transformer instead of constructing one: MODEL is .npz, "
+                    ".safetensors, .pt/.pth (a state_dict) or exact .json weights with the keys "
+                    "exactseq export writes (blocks.{k}.ff.eta, ff.U, ff.b, ff.W, sa.rho, sa.A, sa.V; "
+                    "sa.A and sa.V d x d, or H x d x d for H heads); every float is read as the exact "
+                    "dyadic rational it is. The verdict names the first sequence that differs and its "
+                    "exact squared Hausdorff distance (exit 1)")
     lim.add_arguments(pc)
 
     return pc
@@ -100,6 +109,20 @@ def options(args):
     jobs = getattr(args, "jobs", 1)
     if jobs is not None and jobs < 1:
         return limits, f"--jobs must be an integer >= 1, not {jobs}"
+    if args.command == "check" and getattr(args, "weights", None) is not None:
+        for flag, given in (("--robust", args.robust), ("--paper", args.paper),
+                            ("--max-width", args.max_width is not None), ("--find-tau0", args.find_tau0),
+                            ("--audit", args.audit), ("--jobs", args.jobs != 1)):
+            if given:
+                return limits, f"{flag} applies to a construction, not to --weights"
+        if args.tau is not None and args.attention != "softmax":
+            return limits, "--tau applies to softmax only: add --attention softmax"
+        if args.tolerance is not None:
+            from ..floatsafe import parse_tolerance
+            args.tolerance_q, err = parse_tolerance(args.tolerance)
+            if err:
+                return limits, err
+        return limits, None
     if args.command == "check" and args.max_width is not None:
         if args.attention in ("softmax", "causal"):
             return limits, "--max-width applies to hardmax only"
@@ -167,6 +190,8 @@ def run(args):
         return error(str(exc))
     for w in () if args.quiet else getattr(ds, "warnings", None) or ():
         warn(w)
+    if args.weights is not None:
+        return given_weights(args, ds, limits)
     causal = getattr(ds, "causal", False)
     if causal and args.attention not in (None, "causal"):
         return error(f"{args.file}: a dataset with 'targets' is for causal attention: use "
@@ -199,6 +224,26 @@ def run(args):
     report["dataset"]["file"] = args.file
     view = {"softmax": render.softmax, "causal": render.causal}.get(report["attention"], render.hardmax)
     return finish(args, report, res.certificate, view)
+
+
+def given_weights(args, ds, limits):
+    """``check DATA --weights MODEL``: read the model, check it on the dataset."""
+    from .. import api
+    from ..errors import ExactseqError
+    progress = Progress(not args.quiet and not args.json)
+    try:
+        res = api.check_weights(ds, args.weights, args.attention, tau=args.tau,
+                                max_prec=64 if args.max_prec is None else args.max_prec,
+                                tolerance=getattr(args, "tolerance_q", None), limits=limits,
+                                progress=progress)
+    except (ExactseqError, ValueError) as exc:
+        return error(str(exc).replace(ds.source, args.file, 1))
+    finally:
+        progress.done()
+    report = res.report
+    report["dataset"]["file"] = args.file
+    report["weights"]["file"] = args.weights
+    return finish(args, report, res.certificate, render.weights)
 
 
 def _softmax_options(ds, args):

@@ -144,3 +144,43 @@ def causal(r, verbose=False):
     lines.append(f"time         {t['total']:.3f} s (construction {t['construct']:.3f} s, "
                  f"certificate and check {t['check']:.3f} s)")
     return "\n".join(lines)
+
+
+def weights(r, verbose=False):
+    """``check DATA --weights MODEL``: a given transformer checked on a dataset."""
+    ds, w = r["dataset"], r["weights"]
+    att = {"softmax": f"softmax at tau = {r.get('tau')}", "causal": "causal (masked) hardmax"}.get(
+        r["attention"], "hardmax")
+    lines = [f"exactseq {__version__}: given weights checked exactly ({att} attention)",
+             f"dataset      {ds['file']}: N = {ds['N']} sequence{'s' if ds['N'] != 1 else ''}, d = {ds['d']}, "
+             f"sum n = {ds['sum_n']}",
+             f"weights      {w['file']} ({w['format']}, sha256 {w['sha256'][:16]}...): {w['blocks']} "
+             f"block{'s' if w['blocks'] != 1 else ''}, up to {w['heads']} head{'s' if w['heads'] != 1 else ''}"]
+    if "parameters" in r:
+        lines.append(f"model        FF width {r['width']}, {r['parameters']} non-zero parameters "
+                     f"(the construction's bound for this dataset: {r['construction_bound']} blocks; "
+                     "not required)")
+    lines.append("checked      by proofs_check: every block re-evaluated from the weights, exactly"
+                 + (" (enclosures)" if r["attention"] == "softmax" else ""))
+    if r["verdict"] == "certified":
+        tol = r.get("tolerance")
+        if tol is None:
+            what = "every output equals its target exactly" + (
+                " (Hausdorff distance 0)" if r["attention"] != "causal" else " at every position")
+        elif r["attention"] == "softmax":
+            what = f"every output is within {tol} of its target"
+        else:
+            what = (f"every output is within {tol} of its target (largest squared "
+                    f"{'Hausdorff ' if r['attention'] != 'causal' else ''}distance "
+                    f"{r.get('largest_distance_sq')}, about {r.get('largest_distance')})")
+        lines.append(f"verdict      CERTIFIED: {what}")
+    else:
+        lines.append(f"verdict      {r['verdict'].upper()}: {r['reason']}")
+        dif = r.get("difference")
+        if dif and dif.get("name") is not None:
+            lines.append(f"first        sequence {dif['sequence']} ({dif['name']!r})")
+    if r.get("certificate"):
+        lines.append(f"certificate  {r['certificate']}")
+    t = r["time_s"]
+    lines.append(f"time         {t['total']:.3f} s (reading {t['read']:.3f} s, check {t['check']:.3f} s)")
+    return "\n".join(lines)
