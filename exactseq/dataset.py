@@ -158,8 +158,15 @@ def _missing(item, key, known):
 def from_obj(obj, source="<data>", limits=None):
     """Validate a parsed JSON object and build a :class:`Dataset`.
 
-    ``limits`` (default proofs_check.limits.DEFAULT) bound every coordinate.
+    ``limits`` (default proofs_check.limits.DEFAULT) bound every coordinate,
+    and the work on big numbers of the whole file (--max-work).
     """
+    from proofs_check.limits import work_budget
+    with work_budget(limits or DEFAULT):
+        return _from_obj(obj, source, limits)
+
+
+def _from_obj(obj, source, limits):
     def fail(msg):
         raise DatasetError(f"{source}: {msg}")
 

@@ -108,16 +108,25 @@ def parse_coordinate(value, limits=None):
         return Fraction(value)
     text = value.strip()
     if _INT.match(text):
-        return Fraction(parse_int_text(text, limits))
+        return _charged(Fraction(parse_int_text(text, limits)))
     m = _FRAC.match(text)
     if m:
         num, den = (parse_int_text(s, limits) for s in m.groups())
         if den == 0:
             raise NumberError(f"{quote(value)} divides by zero")
-        return Fraction(num, den)
+        return _charged(Fraction(num, den))
     if _DEC.match(text):
-        return _decimal(text, limits)
-    return _parse_expression(value, text, limits)
+        return _charged(_decimal(text, limits))
+    return _charged(_parse_expression(value, text, limits))
+
+
+def _charged(v):
+    """v, charged to the work budget of the file being read (proofs_check.limits.spend:
+    numbers of 1000 digits or more; LimitError beyond --max-work)."""
+    if isinstance(v, Fraction):
+        from proofs_check.limits import spend
+        spend((v.numerator.bit_length(), v.denominator.bit_length()))
+    return v
 
 
 def _digits(n):
@@ -305,6 +314,9 @@ def _to_sympy(node, value, src, limits, syms):
     if sym.is_Rational:
         size = _size(sym)
         _bound(size, limits)
+        if size >= 1000:          # every intermediate result is work (--max-work)
+            from proofs_check.limits import spend
+            spend((int(sym.p).bit_length(), int(sym.q).bit_length()))
     syms[id(node)] = sym
     return sym, size
 

@@ -41,12 +41,14 @@ real numbers the certificate denotes, whatever polynomial it claims.
 """
 from __future__ import annotations
 
+
 import ast
 import math
 import re
 from fractions import Fraction
 from itertools import chain
 
+from . import limits as limits_mod
 from .limits import DEFAULT, FloatText, LimitError, parse_int_text
 
 
@@ -481,6 +483,27 @@ def _qbits(q):
     return max(abs(q.numerator).bit_length(), q.denominator.bit_length())
 
 
+# ---------------------------------------------------------- the work budget
+KBITS = limits_mod.KBITS
+work_budget = limits_mod.work_budget
+
+
+def spend(bits, where):
+    """Charge numbers of the given bit lengths to the check's work budget
+    (limits.spend); Malformed (one line, naming --max-work) beyond it."""
+    try:
+        limits_mod.spend(bits)
+    except LimitError as exc:
+        raise Malformed(f"{where}: {exc}") from None
+
+
+def _int_bits(v):
+    """Bit lengths of the integers of an exact number (Fraction or field element)."""
+    if isinstance(v, K):
+        return [b for c in v.c for b in (c.numerator.bit_length(), c.denominator.bit_length())]
+    return [v.numerator.bit_length(), v.denominator.bit_length()]
+
+
 def check_growth(seqs, where, limits, point=None, seen=None):
     """Refuse, as soon as a block has computed it, a number whose numerator or
     denominator has more than --max-digits digits (Malformed naming the block and
@@ -505,11 +528,17 @@ def check_growth(seqs, where, limits, point=None, seen=None):
         toks = now - seen
         seen.clear()
         seen |= now
+    counting = limits_mod.counting()
     for t in toks:
         k = getattr(t, "key", None)
         if k is not None and type(k[0]) is int:
-            if k[0].bit_length() <= cap and max(map(int.bit_length, k[1]), default=0) <= cap:
+            top = max(k[0].bit_length(), max(map(int.bit_length, k[1]), default=0))
+            if counting and top >= KBITS:
+                spend([k[0].bit_length(), *map(int.bit_length, k[1])], where)
+            if top <= cap:
                 continue
+        elif counting:
+            spend([b for x in point(t) for b in _int_bits(x)], where)
         if max((x.bits() if isinstance(x, K) else _qbits(x) for x in point(t)), default=0) > cap:
             raise Malformed(f"{where}: a computed number's numerator or denominator exceeds the "
                             f"limit of {limits.max_digits} digits (raise it with --max-digits)")
@@ -589,7 +618,10 @@ class Numbers:
             raise Malformed(f"{where}: {exc}") from None
         if d == 0:
             raise Malformed(f"{where}: zero denominator in {_show(s)}")
-        return Fraction(n, d)
+        q = Fraction(n, d)
+        if len(s) > 2000:
+            spend(_int_bits(q), where)
+        return q
 
     def num(self, s, where="number"):
         if self.field is None:
@@ -716,6 +748,8 @@ class Numbers:
         bits = v.bits() if isinstance(v, K) else max(abs(v.numerator).bit_length(), v.denominator.bit_length())
         if bits > self.limits.max_digits * 3.33:
             raise Malformed(f"{where}: {self.limits.refuse(f'a number of about {int(bits / 3.33)} digits', 'max_digits')}")
+        if bits >= KBITS:
+            spend(_int_bits(v), where)
         return v
 
     def _root(self, base, e, where):

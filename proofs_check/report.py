@@ -14,7 +14,7 @@ import json
 
 from .checker import check
 from .limits import DEFAULT, LimitError, read_bytes, read_json
-from .numbers import Malformed, Rejected, Unknown
+from .numbers import Malformed, Rejected, Unknown, work_budget
 
 STATUS = {"verified": 0, "rejected": 1, "malformed": 2, "unknown": 3}
 
@@ -63,6 +63,11 @@ def run(cert, limits=DEFAULT, progress=None, jobs=1, run_shards=None, claim_requ
 
 
 def _run(cert, limits, progress, jobs, run_shards, claim_required, reference):
+    with work_budget(limits):
+        return _run_budgeted(cert, limits, progress, jobs, run_shards, claim_required, reference)
+
+
+def _run_budgeted(cert, limits, progress, jobs, run_shards, claim_required, reference):
     try:
         envelope(cert)
         if reference:

@@ -55,7 +55,7 @@ from multiprocessing.connection import wait
 
 from . import engine, lemmas
 from .limits import DEFAULT
-from .numbers import Unknown
+from .numbers import Unknown, work_budget
 
 PROGRESS_SECONDS = 0.1   # a shard reports the block it reached at most this often
 
@@ -127,8 +127,9 @@ def run(work, lo, hi, send, progress=False):
             last[0] = now
             send(("block", k))
     try:
-        totals = engine.run_blocks(work.pairs, work.d, work.n, work.read, out, (lo, hi),
-                                    tick if progress else None, work.limits)
+        with work_budget(work.limits):       # each process counts its own sequences' work
+            totals = engine.run_blocks(work.pairs, work.d, work.n, work.read, out, (lo, hi),
+                                        tick if progress else None, work.limits)
     except _Stop:
         send(("end", out.at, None, None))
     except Exception as exc:  # ranked by where it happened, like every failure

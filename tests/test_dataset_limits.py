@@ -190,3 +190,22 @@ def test_unknown_keys_are_warnings(tmp_path):
         f"{path}: sequence 1: unknown key {k} ignored (known keys: input, label, name, output, targets)"]
     clean = {"dimension": 2, "sequences": [{"name": "a", "input": [[1, 2]], "output": [[1, 2]]}]}
     assert from_obj(clean).warnings == []
+
+
+def test_big_quotients_stop_at_the_work_budget(tmp_path, capsys):
+    """A dataset of coordinates like 9967^9999/9973^9999 - 9949^9999/9941^9999: every
+    number within --max-digits, but their work is not: one line naming the token and
+    --max-work (exit 2), read in a few seconds instead of minutes."""
+    import json
+    from exactseq.cli import main
+    P = [9967, 9973, 9949, 9941, 9931, 9929, 9923, 9907, 9901, 9887, 9883, 9871, 9859, 9857, 9851, 9839,
+         9833, 9829, 9817, 9811, 9803, 9791, 9787, 9781]
+    X = [[f"{P[8 * i]}^9999/{P[8 * i + 1]}^9999-{P[8 * i + 2]}^9999/{P[8 * i + 3]}^9999",
+          f"{P[8 * i + 4]}^9999/{P[8 * i + 5]}^9999-{P[8 * i + 6]}^9999/{P[8 * i + 7]}^9999"] for i in range(3)]
+    p = tmp_path / "d.json"
+    p.write_text(json.dumps({"sequences": [{"input": X, "output": [[0, 0]]}]}))
+    assert main(["check", str(p)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"exactseq: error: {p}: sequence 0, input token 1, coordinate 0: the work on numbers of "
+                   "1000 digits or more (the sum of (digits/1000)^2) exceeds the limit of 100000 (raise it "
+                   "with --max-work)")

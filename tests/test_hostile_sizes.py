@@ -206,10 +206,16 @@ def test_sixty_blocks_of_growth_stop_at_the_first_block_past_the_limit(tmp_path)
     numerator of token 1 after k blocks is a^k, of 1999 k + 1 digits; block 50
     (99,951 digits) is within --max-digits 100000, block 51 is not."""
     a, b = 10 ** 1999 + 1, 10 ** 1999 + 3
-    status, out, p = _run(tmp_path, _growth(60, a, b, 15))
+    status, out, p = _run(tmp_path, _growth(60, a, b, 15), "--max-work", "1000000000")
     assert (status, out) == (2, f"proofs_check: {p}: malformed: block 51 (scale): a computed number's "
                              "numerator or denominator exceeds the limit of 100000 digits (raise it "
                              "with --max-digits)")
+    # by default the work on these big numbers stops it much earlier: after block k the
+    # 15 tokens hold 2 x 3 integers of about 2k thousand digits, (2k)^2 each
+    status, out, p = _run(tmp_path, _growth(60, a, b, 15))
+    assert (status, out) == (2, f"proofs_check: {p}: malformed: block 14 (scale): the work on numbers of "
+                             "1000 digits or more (the sum of (digits/1000)^2) exceeds the limit of "
+                             "100000 (raise it with --max-work)")
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
@@ -251,3 +257,39 @@ def test_digit_bounds_from_bit_lengths_are_exact_at_the_limit():
     with pytest.raises(Malformed, match=r"^block 1 \(x\): a computed number's numerator or denominator "
                                         r"exceeds the limit of 100000 digits \(raise it with --max-digits\)$"):
         check_growth([[(F(0), F(1, 2 ** cap))]], "block 1 (x)", lim, point=lambda x: x)
+
+
+def test_work_budget_counts_big_numbers_only():
+    """(digits/1000)^2 per integer of 1000 digits or more, charged within a check only."""
+    from proofs_check.numbers import KBITS, spend, work_budget
+    spend([10 ** 9], "outside")                         # no budget active: nothing counted
+    with work_budget(Limits(max_work=8)):
+        spend([KBITS - 1] * 1000, "small")              # under 1000 digits: free
+        spend([2 * KBITS], "two")                       # 4
+        spend([KBITS, KBITS, KBITS, KBITS], "four")     # 8 in all: at the limit
+        with pytest.raises(Malformed, match=r"^five: the work on numbers of 1000 digits or more "
+                           r"\(the sum of \(digits/1000\)\^2\) exceeds the limit of 8 \(raise it with "
+                           r"--max-work\)$"):
+            spend([KBITS], "five")
+
+
+def test_quotients_of_huge_powers_are_refused_in_a_second(tmp_path):
+    """Coordinates like 9967^9999/9973^9999 - 9949^9999/9941^9999 (80,000-digit
+    numerators and denominators, each within --max-digits): the work budget stops
+    the file at its third token; with a larger budget two tokens verify."""
+    P = [9967, 9973, 9949, 9941, 9931, 9929, 9923, 9907, 9901, 9887, 9883, 9871, 9859, 9857, 9851, 9839,
+         9833, 9829, 9817, 9811, 9803, 9791, 9787, 9781]
+    X = [[f"{P[8 * i]}^9999/{P[8 * i + 1]}^9999-{P[8 * i + 2]}^9999/{P[8 * i + 3]}^9999",
+          f"{P[8 * i + 4]}^9999/{P[8 * i + 5]}^9999-{P[8 * i + 6]}^9999/{P[8 * i + 7]}^9999"]
+         for i in range(3)]
+    cert = _cert([-1, 0, 1], ["0", "2"], X)
+    cert["field"] = None
+    cert["dataset"]["sequences"][0]["output"] = [["0", "0"]]
+    cert["blocks"] = [{"phase": "p", "claims": [], "ff": {"eta": "0", "U": [], "b": [], "W": [[], []]},
+                       "sa": {"rho": "1", "A": {"kind": "zero"}, "V": {"kind": "zero"}}}]
+    status, out, p = _run(tmp_path, cert)
+    assert status == 2 and out.startswith(f"proofs_check: {p}: malformed: dataset sequence 0 input token ")
+    assert out.endswith("exceeds the limit of 100000 (raise it with --max-work)")
+    cert["dataset"]["sequences"][0]["input"] = X[:1]
+    status, out, p = _run(tmp_path, cert, "--max-work", "10000000")
+    assert status == 0 and out.startswith("VERIFIED: 1 blocks")
