@@ -18,6 +18,7 @@ import json
 import math
 import os
 import random
+import re
 import signal
 import time
 from collections import deque
@@ -105,6 +106,7 @@ def attention(X, A, rho=Fraction(0), V=None):
 class Target:
     name = lemma = ""
     preconditions = ()
+    shrinkable = True       # failing cases are shrunk (re-run many times) before they are saved
 
     def generate(self, rng):
         raise NotImplementedError
@@ -535,9 +537,127 @@ class FloatClaim(Target):
         return fuzz_run(case)
 
 
+SIZES_SECONDS = 10.0      # a check of a sizes case longer than this (wall clock) is a finding
+_REFUSED_BLOCK = re.compile(r"block (\d+) \(scale\): a computed number's numerator or denominator "
+                            r"exceeds the limit of (\d+) digits \(raise it with --max-digits\)\Z")
+OUTPUT_DIFFERS = "output: sequence 0: T(X) differs from Y (Hausdorff distance > 0)"
+
+
+class Sizes(Target):
+    name, lemma = "sizes", "checker limits"
+    preconditions = ()
+    shrinkable = False      # a case is a few generator parameters, and runs for seconds
+    doc = ("size-class files (exactseq/hostile.py: long sequences, full attention, growth, "
+           f"huge fields, tiny denominators, powers) end with their known verdict, no internal "
+           f"error, within {SIZES_SECONDS:g} s each")
+    KINDS = ("long", "full-attention", "growth", "field", "tiny", "power")
+
+    def generate(self, rng):
+        from .hostile import growth_stop
+        kind = rng.choice(self.KINDS)
+        limits = {}
+        if kind == "long":
+            N = rng.choice([1, 1, 2, 3])
+            p = {"N": N, "n": rng.randint(200, 2000), "d": rng.choice([2, 3, 4]),
+                 "seed": rng.randrange(1000), "m": rng.randint(1, 5)}
+        elif kind == "full-attention":
+            p = {"n": rng.randint(200, 1500), "blocks": rng.randint(1, 5), "d": rng.choice([2, 3, 4]),
+                 "seed": rng.randrange(1000), "wrong": rng.random() < 0.5}
+        elif kind == "growth":
+            blocks = rng.randint(5, 60)
+            p = {"blocks": blocks, "tokens": rng.randint(-(-(blocks - 1) // 4), 20),
+                 "digits": rng.choice([10, 100, 300, 1000, 2000])}
+            limits = {"max_digits": rng.choice([2000, 20000, 100_000])}
+            p["exact_output"] = (not growth_stop(p["blocks"], p["tokens"], p["digits"], limits["max_digits"])
+                                 and rng.random() < 0.5)
+        elif kind == "field":
+            p = {"degree": rng.randint(2, 16), "digits": rng.choice([100, 300, 499, 500, 1000, 5000]),
+                 "scale": rng.random() < 0.7}
+            if rng.random() < 0.7:
+                limits = {"max_field_digits": p["digits"] + 1}
+        elif kind == "tiny":
+            p = {"tokens": rng.randint(2, 6), "exponent": rng.choice([300, 5000, 20000, 99990]),
+                 "blocks": rng.randint(1, 2)}
+        else:
+            p = {"size_kb": rng.choice([1, 2]), "exponent": rng.choice([100, 1000, 5000, 9999]),
+                 "d": rng.choice([2, 3])}
+        return {"kind": kind, "params": p, "limits": limits}
+
+    @staticmethod
+    def certificate(case):
+        from . import hostile
+        kind, p = case["kind"], case["params"]
+        if kind == "long":
+            from . import certificate
+            from .construction import build
+            from .dataset import from_obj
+            ds = from_obj(hostile.long_dataset(**p))
+            return json.loads(certificate.dumps(certificate.build(ds, build(ds))))
+        make = {"full-attention": hostile.full_attention, "growth": hostile.growth,
+                "field": hostile.field_coefficients, "tiny": hostile.tiny_denominators,
+                "power": hostile.power_fractions}[kind]
+        return make(**p)
+
+    @staticmethod
+    def judge(case, limits, verdict, reason):
+        """None if (verdict, reason) is what the case's file owes, else what is wrong."""
+        from .hostile import growth_stop
+        kind, p = case["kind"], case["params"]
+        if verdict == "malformed" and (reason or "").endswith("(raise it with --max-work)"):
+            return None      # a one-line refusal of the work on big numbers is always an answer
+        differs = verdict == "rejected" and reason == OUTPUT_DIFFERS
+        if kind == "full-attention" and p["wrong"]:
+            want, ok = "rejected (the planted output)", differs
+        elif kind == "growth":
+            plain = "verified" if p["exact_output"] else "rejected"
+            plain_ok = verdict == "verified" if p["exact_output"] else differs
+            stop = growth_stop(p["blocks"], p["tokens"], p["digits"], limits.max_digits)
+            m = _REFUSED_BLOCK.match(reason or "") if verdict == "malformed" else None
+            refused = m is not None and int(m.group(1)) in stop and int(m.group(2)) == limits.max_digits
+            # a refusal at the last block may be seen one block late: not at all
+            want = (f"malformed at block {' or '.join(map(str, stop))}" if stop else plain) \
+                + (f" or {plain}" if len(stop) == 1 else "")
+            ok = refused or plain_ok and len(stop) <= 1
+        elif kind == "field" and p["digits"] + 1 > limits.max_field_digits:
+            want = "malformed (field.minpoly beyond --max-field-digits)"
+            ok = verdict == "malformed" and reason == (
+                f"field.minpoly: an integer of {p['digits'] + 1} digits exceeds the limit of "
+                f"{limits.max_field_digits} (raise it with --max-field-digits)")
+        else:
+            want, ok = "verified", verdict == "verified"
+        return None if ok else f"expected {want}, got {verdict}: {reason}"
+
+    def run(self, case):
+        import proofs_check.report
+        from proofs_check import Limits
+        if not isinstance(case, dict) or case.get("kind") not in self.KINDS \
+                or not isinstance(case.get("params"), dict):
+            return None
+        limits = Limits().with_(**case.get("limits", {}))
+        cert = self.certificate(case)
+        t = time.monotonic()
+        verdict, res = proofs_check.report.run(cert, limits)
+        took = time.monotonic() - t
+        reason = res.get("reason")
+        if verdict in ("rejected", "unknown") and reason and (
+                reason.startswith("internal error:") or reason.startswith("resources exhausted")):
+            raise RuntimeError(f"the checker ended with {verdict}: {reason}")
+        wrong = self.judge(case, limits, verdict, reason)
+        slow = took > SIZES_SECONDS
+        note = "; ".join(filter(None, [wrong, f"took {took:.1f} s (over {SIZES_SECONDS:g} s)" if slow else None]))
+        return {}, not (wrong or slow), note or None
+
+
 TARGETS = {t.name: t for t in (Pipeline(), RankOne(), FullClustering(), NoClustering(),
                                PartialClustering(), ExtremeLeader(), ExposingDirection(), Hat(),
-                               Separation(), FloatClaim())}
+                               Separation(), FloatClaim(), Sizes())}
+ALL = [n for n in TARGETS if n != "sizes"]     # 'exactseq fuzz all': the lemma targets (sizes is slow)
+
+
+def _note(res):
+    """A target's run may return (preconditions, conclusion, note): the note says
+    why the conclusion failed."""
+    return {"note": res[2]} if len(res) > 2 and res[2] else {}
 
 
 # --------------------------------------------------------------- shrinking
@@ -585,7 +705,7 @@ def _variants(case):
 
 
 def signature(result):
-    pre, ok = result
+    pre, ok = result[:2]
     return (tuple(sorted(k for k, v in pre.items() if not v)), ok)
 
 
@@ -748,11 +868,11 @@ def campaign(name, count=None, seconds=None, seed=0, jobs=1, progress=None, star
             if res is None:
                 summary["invalid"] += 1
                 continue
-            pre, ok = res
+            pre, ok = res[:2]
             if all(pre.values()):
                 summary["all_preconditions"] += 1
                 if not ok:
-                    summary["bugs"].append({"index": k, "case": case})
+                    summary["bugs"].append({"index": k, "case": case, **_note(res)})
                 continue
             for p, held in pre.items():
                 if not held:
@@ -774,7 +894,8 @@ def campaign(name, count=None, seconds=None, seed=0, jobs=1, progress=None, star
                 st["smallest"] = shrink(target, st["smallest"][1], deadline=limit)
         summary["bug_count"] = len(summary["bugs"])
         smallest = sorted(summary["bugs"], key=lambda b: (size(b["case"]), b["index"]))[:3]
-        summary["bugs"] = [dict(b, case=shrink(target, b["case"], deadline=limit)) for b in smallest]
+        summary["bugs"] = [dict(b, case=shrink(target, b["case"], deadline=limit)) if target.shrinkable
+                           else b for b in smallest]
     except KeyboardInterrupt:
         raise Interrupted(summary["cases"]) from None
     finally:
@@ -875,10 +996,12 @@ def replay(path):
 
 
 def table(summary):
+    target = TARGETS.get(summary["target"])
+    shrunk = ", shrunk" if target is None or target.shrinkable else ""
     lines = [f"target {summary['target']} ({summary['lemma']}): {summary['cases']} cases, "
              f"seed {summary['seed']}, {summary['seconds']} s",
              f"  all preconditions held: {summary['all_preconditions']} cases, conclusion failed in "
-             f"{summary.get('bug_count', 0)}" + ("  <-- BUG (smallest saved, shrunk)" if summary["bugs"] else ""),
+             f"{summary.get('bug_count', 0)}" + (f"  <-- BUG (smallest saved{shrunk})" if summary["bugs"] else ""),
              f"  {'precondition':<22}{'violated':>10}{'conclusion failed':>19}   smallest failing case"]
     if not summary["cases"]:
         lines.insert(1, "  no cases were run")
@@ -889,6 +1012,9 @@ def table(summary):
         lines.append(f"  {p:<22}{st['violated']:>10}{st['failed']:>19}   {small}")
     if summary["invalid"]:
         lines.append(f"  ({summary['invalid']} generated cases were not valid instances and were skipped)")
+    for b in summary["bugs"]:
+        if b.get("note"):
+            lines.append(f"  BUG on case {b['index']}: {b['note']}")
     for e in summary["errors"][:3]:
         lines.append(f"  ERROR on case {e['index']}: {e['error']}")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ import pytest
 from exactseq import fuzz
 from exactseq.cli import main
 
-LEMMAS = [n for n in fuzz.TARGETS if n != "pipeline"]
+LEMMAS = [n for n in fuzz.ALL if n != "pipeline"]
 
 
 @pytest.mark.parametrize("name", LEMMAS)

@@ -9,6 +9,11 @@ from .console import EXIT_FAILED, EXIT_OK, Progress, error, out
 from .verify import dask_session
 
 
+def fuzz_seconds():
+    from ..fuzz import SIZES_SECONDS
+    return f"{SIZES_SECONDS:g}"
+
+
 def add_parser(sub):
     pf = sub.add_parser("fuzz", help="hunt the lemmas' edge cases",
                         description="Generate cases at the boundaries of a lemma (or of the whole "
@@ -19,7 +24,9 @@ def add_parser(sub):
                         epilog="Exit status: 0 no bug found, 1 a bug (or an exception) found, 2 bad usage, "
                         "130 interrupted.")
     pf.add_argument("target", metavar="TARGET", nargs="?", default="pipeline",
-                    help="pipeline (default), a lemma (see --list), or all")
+                    help="pipeline (default), a lemma (see --list), sizes (the checker on size-class "
+                    "files: a finding is an internal error, a wrong verdict or a check over "
+                    f"{fuzz_seconds()} s), or all (every target but sizes)")
     pf.add_argument("--count", type=int, metavar="K",
                     help="cases per target (default 200, or no limit with --time)")
     pf.add_argument("--time", type=float, metavar="S",
@@ -68,20 +75,21 @@ def run(args):
         if res is None and err is None:
             return error(f"{args.replay}: cannot replay: not a valid {target.name} case "
                         "(a campaign skips such cases)")
-        pre, ok = res if res else ({}, False)
+        pre, ok = res[:2] if res else ({}, False)
+        note = res[2] if res and len(res) > 2 else None
         status = EXIT_FAILED if err or all(pre.values()) and not ok else EXIT_OK
         if args.json:
             out(json.dumps({"file": args.replay, "target": target.name, "lemma": target.lemma,
                               "preconditions": pre, "conclusion": None if err else ok,
-                              "error": err, "bug": status == EXIT_FAILED}, indent=1))
+                              "error": err, "bug": status == EXIT_FAILED, "note": note}, indent=1))
         elif err:
             out(f"{target.name} ({target.lemma}): ERROR {err}")
         else:
             out(f"{target.name} ({target.lemma}): preconditions "
-                  + ", ".join(f"{k} {'holds' if v else 'VIOLATED'}" for k, v in pre.items())
-                  + f"; conclusion {'holds' if ok else 'FAILS'}")
+                  + (", ".join(f"{k} {'holds' if v else 'VIOLATED'}" for k, v in pre.items()) or "none")
+                  + f"; conclusion {'holds' if ok else 'FAILS'}" + (f": {note}" if note else ""))
         return status
-    names = list(fuzz.TARGETS) if args.target == "all" else [args.target]
+    names = list(fuzz.ALL) if args.target == "all" else [args.target]
     if any(n not in fuzz.TARGETS for n in names):
         return error(f"unknown fuzz target {args.target!r}; see 'exactseq fuzz --list'")
     if args.jobs is None and not args.scheduler:
