@@ -648,9 +648,95 @@ class Sizes(Target):
         return {}, not (wrong or slow), note or None
 
 
+class Heads(Target):
+    name, lemma = "heads", "given weights"
+    preconditions = ("tie", "several_heads")
+    doc = ("random multi-head transformers: the weights certificate of their exact outputs is "
+           "VERIFIED by proofs_check and by its reference kernel, and one target moved by 1/1024 "
+           "is REJECTED naming that sequence (exactseq.model evaluates independently)")
+
+    def generate(self, rng):
+        d = rng.choice([2, 3])
+        small = lambda: rng.choice([0, 0, 1, -1, 2, Fraction(1, 2), Fraction(-1, 4), Fraction(3, 8)])
+        mat = lambda: [[small() for _ in range(d)] for _ in range(d)]
+        blocks = []
+        for _ in range(rng.randint(1, 3)):
+            w = rng.randint(0, 2)
+            heads = []
+            for _ in range(rng.randint(1, 3)):
+                A = mat() if rng.random() < 0.8 else [[int(i == j) for j in range(d)] for i in range(d)]
+                heads.append([[T(r) for r in A], [T(r) for r in mat()]])
+            blocks.append({"eta": to_text(Fraction(rng.choice([1, 1, 2, Fraction(1, 2)]))),
+                           "U": [T(rdir(rng, d)) for _ in range(w)], "b": [to_text(Fraction(small())) for _ in range(w)],
+                           "W": [[to_text(Fraction(small())) for _ in range(w)] for _ in range(d)],
+                           "rho": to_text(Fraction(rng.choice([1, 1, 0, Fraction(1, 2)]))), "heads": heads})
+        inputs = []
+        for _ in range(rng.randint(1, 3)):
+            X = [T(x) for x in rpoints(rng, d, rng.randint(1, 5))]
+            if X not in inputs:
+                inputs.append(X)
+        return {"d": d, "blocks": blocks, "inputs": inputs, "seq": rng.randrange(len(inputs))}
+
+    def run(self, case):
+        import proofs_check.report
+        from . import weightcert, weightfile
+        from .dataset import DatasetError, from_obj
+        from .model import FF, Block, Mat, MultiSA, Transformer
+        try:
+            d, inputs = case["d"], [[P(x) for x in X] for X in case["inputs"]]
+            blocks = [weightfile.Block(Fraction(b["eta"]), tuple(P(u) for u in b["U"]), P(b["b"]),
+                                       tuple(P(r) for r in b["W"]), Fraction(b["rho"]),
+                                       tuple((tuple(P(r) for r in A), tuple(P(r) for r in V))
+                                             for A, V in b["heads"])) for b in case["blocks"]]
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            return None
+        net = Transformer([Block(FF(b.eta, b.U, b.b, b.W),
+                                 MultiSA(b.rho, tuple((Mat("full", rows=A), Mat("full", rows=V))
+                                                      for A, V in b.heads)), None) for b in blocks], d)
+        outs = [sorted(set(net.evaluate(X))) for X in inputs]
+        tie = False
+        for X in inputs:               # did any head of the first block see a tie?
+            for A, _ in blocks[0].heads:
+                for x in X:
+                    q = [sum(a * c for a, c in zip(r, x)) for r in A]
+                    sc = [sum(a * c for a, c in zip(q, y)) for y in X]
+                    tie |= sc.count(max(sc)) > 1
+        pre = {"tie": tie, "several_heads": any(b.H > 1 for b in blocks)}
+        w = weightfile.Weights(d, tuple(blocks), "json", "0" * 64, "<fuzz>")
+
+        def verdicts(outputs):
+            try:
+                ds = from_obj({"dimension": d, "sequences": [
+                    {"input": [T(x) for x in X], "output": [T(y) for y in Y]} for X, Y in zip(inputs, outputs)]})
+            except DatasetError:
+                return None
+            cert = weightcert.build(ds, w)
+            return proofs_check.report.run(cert), proofs_check.report.run(cert, reference=True)
+        got = verdicts(outs)
+        if got is None:
+            return None
+        (v, r), (vr, rr) = got
+        if (v, r.get("reason")) != (vr, rr.get("reason")):
+            return pre, False, f"fast {v} ({r.get('reason')}) but reference {vr} ({rr.get('reason')})"
+        if v != "verified":
+            return pre, False, f"the exact outputs are {v}: {r.get('reason')}"
+        j = case["seq"] % len(inputs)
+        moved = [list(Y) for Y in outs]
+        y = moved[j][0]
+        moved[j][0] = (y[0] + Fraction(1, 1024),) + tuple(y[1:])
+        if moved[j][0] in outs[j]:
+            return pre, True
+        got = verdicts(moved)
+        if got is None:
+            return pre, True
+        (v, r), _ = got
+        ok = v == "rejected" and (r.get("reason") or "").startswith(f"output: sequence {j}:")
+        return pre, ok, None if ok else f"a moved target gave {v}: {r.get('reason')}"
+
+
 TARGETS = {t.name: t for t in (Pipeline(), RankOne(), FullClustering(), NoClustering(),
                                PartialClustering(), ExtremeLeader(), ExposingDirection(), Hat(),
-                               Separation(), FloatClaim(), Sizes())}
+                               Separation(), FloatClaim(), Heads(), Sizes())}
 ALL = [n for n in TARGETS if n != "sizes"]     # 'exactseq fuzz all': the lemma targets (sizes is slow)
 
 

@@ -259,3 +259,22 @@ def test_random_models_agree_with_brute_force(m, causal, rnd):
         assert v == "rejected" and r["reason"].startswith(f"output: sequence {j} position {i}:")
     elif set(moved[j]) != set(targets[j]):
         assert v == "rejected" and r["reason"].startswith(f"output: sequence {j}:")
+
+
+def test_the_heads_fuzz_target_runs_clean_and_catches_a_planted_bug(monkeypatch):
+    """exactseq fuzz heads: random multi-head models agree; a checker that forgets its
+    last head is caught (the fast checker then differs from the reference kernel)."""
+    import random as rnd_
+    from exactseq import fuzz
+    from proofs_check import weights as pw
+    target = fuzz.TARGETS["heads"]
+    rng = rnd_.Random(4)
+    cases = [target.generate(rng) for _ in range(60)]
+    results = [target.run(c) for c in cases]
+    assert all(r is None or r[1] for r in results)
+    several = [c for c, r in zip(cases, results) if r is not None and r[0]["several_heads"]]
+    assert several
+    real = pw.heads_hardmax
+    monkeypatch.setattr(pw, "heads_hardmax", lambda rho, heads, seqs, cache: real(rho, heads[:1], seqs, cache))
+    caught = [target.run(c) for c in several]
+    assert any(r is not None and not r[1] for r in caught)
