@@ -62,6 +62,7 @@ needs a scaling before separation), within 2 sum m + 2N + 1.
 from __future__ import annotations
 
 import math
+from operator import mul
 import random
 
 import numpy as np
@@ -445,18 +446,49 @@ def _choose_leaders(seqs, m, fv, fl):
     return chosen, worst
 
 
+class _Value(Fraction):
+    """An exact value hashed by its reduced numerator and denominator (Fraction's own
+    hash computes a modular inverse: the leaders' exact ranking hashes each value
+    several times).  Equal values have equal (numerator, denominator), so equality
+    and this hash agree among _Values."""
+    __slots__ = ()
+
+    def __hash__(self):
+        return hash((self._numerator, self._denominator))
+
+
+def _exact_values(v, points):
+    """{x: <v, x>} as _Values (rational points through their integer forms)."""
+    out = {}
+    vd = math.lcm(*(c.denominator for c in v))
+    vi = [c.numerator * (vd // c.denominator) for c in v]
+    for x in points:
+        if x in out:
+            continue
+        if all(type(c) is Fraction for c in x):
+            den, nums = intform(x)
+            out[x] = _Value(sum(map(mul, vi, nums)), den * vd)
+        else:
+            q = dot(v, x)
+            out[x] = _Value(q.numerator, q.denominator) if isinstance(q, Fraction) else q
+    return out
+
+
 class _FloatTokens(dict):
     """token -> its float coordinates (a list), and the same as rows of F (flat order)."""
 
 
 def _choose_leaders_array(seqs, m, fv, fl):
-    """_choose_leaders on the float rows fl.F (distinct tokens, flat order), vectorised:
-    the same float values (summed in coordinate order), counts, scores and ranking
-    (ties in the score by position in the sequence)."""
+    """_choose_leaders on the float rows fl.F (every token of every sequence, flat
+    order; fl.tid the distinct token of each row, fl.first a row of each distinct
+    token), vectorised: the same float values (summed in coordinate order), counts
+    over distinct tokens, scores and ranking (ties in the score by position in the
+    sequence)."""
     vals = vector.sequential(fl.F, fv)
-    uniq, inv, cnt = np.unique(vals, return_inverse=True, return_counts=True)
+    uniq, inv, cnt = np.unique(vals[fl.first], return_inverse=True, return_counts=True)
     gaps = _score(uniq, np.diff(uniq))
-    g, c = gaps[inv], cnt[inv]
+    row = inv[fl.tid]                  # each row's value among the distinct tokens' values
+    g, c = gaps[row], cnt[row]
     keep = np.flatnonzero(c == 1)
     grp = fl.group[keep]
     order = keep[np.lexsort((keep, -g[keep], grp))]   # by sequence, best score first, then position
@@ -480,8 +512,11 @@ def select_leaders(seqs, outputs, d, share, rng, q):
     Returns (blocks, new sequences with leaders first, collapse data, direction)."""
     allpts = [x for X in seqs for x in X]
     fl = _FloatTokens()
-    fl.F = vector.float_rows(allpts, d) if len(set(allpts)) == len(allpts) else None
+    fl.F = vector.float_rows(allpts, d)
     if fl.F is not None:
+        ids = {}
+        fl.tid = np.array([ids.setdefault(x, len(ids)) for x in allpts], dtype=np.int64)
+        fl.first = np.unique(fl.tid, return_index=True)[1]
         fl.points = allpts
         fl.group = np.repeat(np.arange(len(seqs)), [len(X) for X in seqs])
     else:
@@ -500,10 +535,11 @@ def select_leaders(seqs, outputs, d, share, rng, q):
         if chosen is not None and (best is None or quality > best[0]):
             best = (quality, v, chosen)
     for trial in range(64 if best is None else 0):
-        # the float ranking found no direction (values equal in floats): rank exactly
-        a = [Fraction(rng.randint(1, 64)) for _ in range(d - 1)]
+        # the float ranking found no direction (values equal in floats): rank exactly;
+        # data of few distinct levels (pixels, counts) need wider coefficients
+        a = [Fraction(rng.randint(1, 64 << trial // 4)) for _ in range(d - 1)]
         v = Point(a + [-Fraction(2 * sum(a) + rng.randint(0, 3))])
-        exact = {x: dot(v, x) for x in allpts}
+        exact = _exact_values(v, allpts)
         chosen, worst = _choose_leaders(seqs, m, None, exact)
         if chosen is not None:
             best = (0.0, v, chosen)

@@ -264,7 +264,7 @@ def injective(v, points, F=None):
 def sort_exact(vals):
     """The exact scalars sorted: by float first and exactly only among equal floats
     (correctly rounded conversion is monotone, so the order is the exact one)."""
-    if all(type(s) is Fraction for s in vals):
+    if all(isinstance(s, Fraction) for s in vals):
         try:
             return sorted(vals, key=lambda s: (s.numerator / s.denominator, s))
         except OverflowError:
