@@ -284,6 +284,9 @@ def check(certificate, limits=None, source=None):
     t = round(time.perf_counter() - t0, 4)
     rep = _report(cert, summary, VERDICT[verdict], result.get("reason"), source,
                   {"construct": 0.0, "check": t, "total": t})
+    if cert.get("kind") == "weights":       # a given transformer: no phases, no construction bounds
+        rep.update(kind="weights", phases=None, block_bound=None, width_bound=None,
+                   tolerance=cert.get("tolerance"))
     if isinstance(cert.get("float_claim"), dict):
         from .floatsafe import stated
         rep["float_claim"] = stated(cert["float_claim"], summary and summary.get("float_claim"))
@@ -378,7 +381,8 @@ def _numbers(cert):
         for r in ff["W"]:
             yield from r
         yield sa["rho"]
-        for M in (sa["A"], sa["V"]):
+        heads = sa.get("heads") or [{"A": sa.get("A"), "V": sa.get("V")}]
+        for M in (M for h in heads for M in (h.get("A") or {}, h.get("V") or {})):
             if M["kind"] == "scalar":
                 yield M["c"]
             elif M["kind"] == "rank1":
@@ -643,11 +647,13 @@ def check_weights(dataset, weights, attention=None, *, tau=None, max_prec=64, to
                              "position": None if m.group(2) is None else int(m.group(2)),
                              "distance_sq": m.group(3), "distance_sq_about": m.group(4)}
     rep["time_s"] = {"read": round(t1 - t0, 4), "check": round(t2 - t1, 4), "total": round(t2 - t0, 4)}
-    out = None
+    out = model = None
     if verdict == "certified":
         out = cert
         cert["verdict"] = "certified"
-    return Result(verdict, rep, out, None)
+        model = Model(cert)
+        model.summary = result
+    return Result(verdict, rep, out, model)
 
 
 class BlockClock:

@@ -139,7 +139,7 @@ def export_file(cert, output, fmt=None, dtype="float64", limits=None, verify=Tru
     real = out_path(output, cert)
     claim, warning = verified_claim(cert, limits, dtype) if verify else (None, None)
     try:
-        model = wt.load(cert, limits)
+        model = wt.load(cert, limits, dense=False)     # no float pass here: any length
     except wt.InputError as exc:
         raise ExportError(str(exc)) from None
     if fmt == "json" and model.field is not None:

@@ -295,64 +295,37 @@ def _vanishes(ff, S, d):
 
 
 def _sa_step(sa, toks):
-    """Apply a hardmax SA layer to every sequence exactly.  For each query i the
-    float scores S_ij of <A x_i, x_j> are bounded by |S_ij - exact| <= B_ij =
-    g (|x_i|^T |A|^T |x_j|) + TINY (1 + sum |A|)(1 + |x_i|_1)(1 + |x_j|_1) with
-    g = 4 (2 d + 10) u (the nearest floats of x and of A's entries, A's float
-    product, the bilinear form, the bound and the sums S +- B below) and TINY
-    for the subnormal range, as in ``_ff_step``; a key j with
-    S_ij + B_ij < max_k (S_ik - B_ik) cannot be a maximiser.  The
-    remaining keys are compared exactly (a single remaining key wins alone),
-    ties kept; the output is then computed exactly."""
-    import numpy as np
-    from .model import SA, MaskedSA
-    from .numbers import dot, sign
+    """Apply a hardmax SA layer to every sequence exactly.  The maximisers come from
+    :func:`exactseq.model.maximiser_sets` (rational tokens with A = c I or a full A
+    through proofs_check's float filter, a block of queries at a time, so a long
+    sequence needs no n x n scores; rank one by the extremes; else exactly); the
+    output is then computed exactly.  Several heads and masked attention go by the
+    definition (sa.apply)."""
+    from .model import SA, MaskedSA, maximiser_sets
     d = toks.d
     several = not isinstance(sa, SA)        # several heads: by the definition (sa.apply)
     if not several and sa.V.is_zero() and sa.rho == 1:
         return                              # the identity layer
-    generic = several or isinstance(sa, MaskedSA) or \
-        not _rational([sa.rho] + _mat_values(sa.A) + _mat_values(sa.V))
-    Af = None if generic else _dense(sa.A, d)
-    g = 4 * (2 * d + 10) * U
+    generic = several or isinstance(sa, MaskedSA)
     for a, b in zip(toks.offsets, toks.offsets[1:]):
         X = toks.exact[a:b]
         if not X:
             continue
-        if generic:
+        if generic or sa.V.is_zero():
             out = sa.apply(X)
         else:
-            F = toks.approx[a:b]
-            with np.errstate(all="ignore"):
-                S = (F @ Af.T) @ F.T
-                aF = np.abs(F)
-                B = g * ((aF @ np.abs(Af).T) @ aF.T) + \
-                    TINY * (1 + np.abs(Af).sum()) * np.outer(1 + aF.sum(axis=1), 1 + aF.sum(axis=1))
-                low = np.max(S - B, axis=1)
-                cand = (S + B) >= low[:, None]
-                bad = ~np.all(np.isfinite(S) & np.isfinite(B), axis=1)
             Vx, means = {}, {}
             out = []
-            for i, xi in enumerate(X):
-                C = list(range(len(X))) if bad[i] else np.flatnonzero(cand[i]).tolist()
-                if len(C) > 1:
-                    q = sa.A.apply(xi)
-                    scores = {j: dot(q, X[j]) for j in C}
-                    best = scores[C[0]]
-                    for j in C[1:]:
-                        if sign(scores[j] - best) > 0:
-                            best = scores[j]
-                    C = [j for j in C if scores[j] == best]
-                key = tuple(C)
-                if key not in means:        # the mean of V x_j over the maximisers
+            for xi, C in zip(X, maximiser_sets(sa.A, X)):
+                if C not in means:          # the mean of V x_j over the maximisers
                     acc = [0] * d
                     for j in C:
                         if j not in Vx:
                             Vx[j] = sa.V.apply(X[j])
                         acc = [s + v for s, v in zip(acc, Vx[j])]
                     n = Fraction(len(C))
-                    means[key] = [s / n for s in acc]
-                m = means[key]
+                    means[C] = [s / n for s in acc]
+                m = means[C]
                 out.append(tuple((x if sa.rho == 1 else sa.rho * x) + s for x, s in zip(xi, m)))
         for k, t in enumerate(out):
             toks.set(a + k, tuple(t))

@@ -434,13 +434,16 @@ def _torch(raw, path, limits):
         raise MissingExtra(f"{path}: reading a torch file needs torch: "
                            "pip install 'exactseq[torch]'") from None
     try:
-        obj = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
+        import warnings
+        with warnings.catch_warnings():          # torch's own advice is not for this file's reader
+            warnings.simplefilter("ignore")
+            obj = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
         why = re.search(r"WeightsUnpickler error: ([^\n]*?)(?:\. |\.?\n|\.?$)", str(exc))
         if why is None:
             fail(f"not a readable torch file: {_one_line(exc)}")
-        fail("refused: the safe loader (weights_only=True) reads tensors and plain containers "
-             f"only: {_one_line(why.group(1), 120)}")
+        fail("not a state_dict checkpoint: the safe loader (weights_only=True) reads tensors and "
+             f"plain containers only, and refused: {_one_line(why.group(1), 120)}")
     except Exception as exc:            # noqa: BLE001 - any failure of a hostile file
         fail(f"not a readable torch file: {_one_line(exc)}")
     meta = None

@@ -111,10 +111,11 @@ def read_certificate(path, limits=DEFAULT):
     return obj, hashlib.sha256(raw).hexdigest()
 
 
-def load(path, limits=DEFAULT):
-    """The parsed :class:`Model` of the certificate file at path."""
+def load(path, limits=DEFAULT, dense=True):
+    """The parsed :class:`Model` of the certificate file at path (``dense``: refuse
+    a sequence too long for a dense float pass, as the audit runs one)."""
     obj, sha = read_certificate(path, limits)
-    model = parse(obj, limits, source=path)
+    model = parse(obj, limits, source=path, dense=dense)
     model.sha256 = sha
     return model
 
@@ -128,12 +129,13 @@ class Unsupported(InputError):
     """A well-formed certificate of a kind this reader does not handle."""
 
 
-def parse(cert, limits=DEFAULT, source="certificate"):
+def parse(cert, limits=DEFAULT, source="certificate", dense=True):
     """A certificate object as a :class:`Model` of exact numbers (InputError if it
-    does not have the documented form or exceeds a limit)."""
+    does not have the documented form or exceeds a limit; with ``dense``,
+    Unsupported for a sequence too long for a dense float pass)."""
     from proofs_check.numbers import Malformed, Rejected, Unknown
     try:
-        return _parse(cert, limits)
+        return _parse(cert, limits, dense)
     except Unsupported as exc:
         raise InputError(f"{source}: {exc}") from None
     except InputError as exc:
@@ -149,7 +151,7 @@ def _need(x, typ, where):
     return x
 
 
-def _parse(cert, limits):
+def _parse(cert, limits, dense=True):
     from proofs_check.numbers import Numbers
     from proofs_check.report import envelope
     _need(cert, dict, "certificate")
@@ -206,9 +208,9 @@ def _parse(cert, limits):
     if size > MAX_DENSE:
         raise InputError(f"the dense weights would hold {size} numbers (more than {MAX_DENSE})")
     n = max(len(X) for X in inputs)
-    if n * n > MAX_SCORES and any(not b.v_zero for b in blocks):
-        raise InputError(f"a sequence of {n} tokens needs {n * n} attention scores in a dense "
-                         f"float pass (more than {MAX_SCORES})")
+    if dense and n * n > MAX_SCORES and any(not b.v_zero for b in blocks):
+        raise Unsupported(f"not audited: a sequence of {n} tokens needs {n * n} attention scores in "
+                          f"the audit's dense float passes (more than {MAX_SCORES})")
     return Model(d, attention, tau, blocks, inputs, targets, names, nums.field,
                  cert.get("dataset_sha256"), raw=cert)
 

@@ -105,7 +105,8 @@ def verdict_sets(pairs, outs, tol):
             continue
         if tol is None or sgn(h - tol * tol) > 0:
             what = "T(X) differs from Y" if tol is None else f"T(X) is farther than {text(tol)} from Y"
-            raise Rejected(_reason(f"output: sequence {j}: {what}", h))
+            above = "" if tol is None else f", above T^2 = {text(tol * tol)} (about {decimal(tol * tol)})"
+            raise Rejected(_reason(f"output: sequence {j}: {what}", h) + above)
         worst = larger(worst, h)
     return worst
 
@@ -123,8 +124,9 @@ def verdict_positions(pairs, outs, tol):
                 what = "the output differs from its target" if tol is None else \
                     f"the output is farther than {text(tol)} from its target"
                 t = text(h)
+                above = "" if tol is None else f", above T^2 = {text(tol * tol)} (about {decimal(tol * tol)})"
                 raise Rejected(f"output: sequence {j} position {i}: {what}: squared distance {t} "
-                               f"(about {decimal(h)})")
+                               f"(about {decimal(h)}){above}")
             worst = max(worst, h)
     return worst
 

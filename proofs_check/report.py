@@ -128,20 +128,24 @@ def _cut(t):
     return t if len(t) <= 40 else f"{t[:20]}...{t[-12:]}"
 
 
+def _n(k, word):
+    return f"{k} {word}{'s' if k != 1 else ''}"
+
+
 def weights_line(result):
     """The one-line verdict of a verified weights certificate."""
     att = result["attention"]
     scope = {"softmax": f"softmax at tau = {_cut(result.get('tau'))}",
              "causal": "causal (masked) hardmax"}.get(att, "hardmax")
-    size = (f"{result['blocks']} blocks, {result['heads']} head{'s' if result['heads'] != 1 else ''}, "
-            f"width {result['width']}, {result['parameters']} non-zero parameters")
+    size = (f"{_n(result['blocks'], 'block')}, {_n(result['heads'], 'head')}, "
+            f"width {result['width']}, {_n(result['parameters'], 'non-zero parameter')}")
     tol = result.get("tolerance")
     if tol is None:
         claim = "every output equals its target exactly"
     else:
         far = result.get("largest_distance_sq")
         claim = (f"every output is within {_cut(tol)} of its target"
-                 + ("" if att == "softmax" else
+                 + ("" if att == "softmax" or far is None else
                     " (exactly equal)" if far == "0" else
                     f" (largest squared Hausdorff distance {_cut(far)}, about {result.get('largest_distance')})"
                     if att != "causal" else

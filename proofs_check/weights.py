@@ -124,11 +124,16 @@ def _softmax(cert, nums, d, pairs, blocks, progress, limits):
         layer = sm.FFLayer(ff, where, G)
         mid = [sm.merge(layer(t) for t in toks) for toks in seqs]
         new = []
-        for toks in mid:
+        for j, toks in enumerate(mid):
             c = [tuple(rho * v for v in t.c) for t in toks]
             r = [abs(rho) * t.r for t in toks]
-            for A, V in heads:
-                balls, _ = sm.sa_balls((Fraction(0), A, V), toks, tau, order, where, {})
+            for h, (A, V) in enumerate(heads):
+                try:
+                    balls, _ = sm.sa_balls((Fraction(0), A, V), toks, tau, order, where, {})
+                except Unknown:
+                    raise Unknown(f"{where} head {h}: sequence {j}: the enclosures of a query's scores "
+                                  "overlap (the bound on softmax weights needs one score above the "
+                                  "others by a margin: a smaller tau, or hardmax)") from None
                 c = [tuple(a + b for a, b in zip(ci, bl.c)) for ci, bl in zip(c, balls)]
                 r = [ri + bl.r for ri, bl in zip(r, balls)]
             new.append(sm.merge(sm.Ball(ci, sm.up(ri), t.n) for ci, ri, t in zip(c, r, toks)))

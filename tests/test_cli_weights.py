@@ -61,7 +61,7 @@ def test_softmax_unknown_is_exit_3(capsys):
     assert code in (1, 3) and r["verdict"] in ("failed", "unknown") and r["attention"] == "softmax"
     code, out, _ = run(capsys, "check", EX / "data.json", "--weights", EX / "model.json",
                        "--attention", "softmax", "--tau", "1/1000000", "--tolerance", "1/1000")
-    assert code == 0 and "softmax at tau = 1/1000000" in out
+    assert code == 0 and "softmax attention at tau = 1/1000000" in out
 
 
 @pytest.mark.parametrize("argv, message", [

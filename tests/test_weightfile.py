@@ -381,9 +381,9 @@ def test_torch_never_unpickles_objects(tmp_path):
     import torch
     target = tmp_path / "planted.txt"
     torch.save({"blocks.0.ff.eta": Planted(target)}, tmp_path / "m.pt")
-    assert refusal(tmp_path / "m.pt") == ("refused: the safe loader (weights_only=True) reads tensors "
-                                          "and plain containers only: Unsupported global: GLOBAL getattr "
-                                          "was not an allowed global by default")
+    assert refusal(tmp_path / "m.pt") == ("not a state_dict checkpoint: the safe loader (weights_only=True) "
+                                          "reads tensors and plain containers only, and refused: Unsupported "
+                                          "global: GLOBAL getattr was not an allowed global by default")
     assert not target.exists()
 
 

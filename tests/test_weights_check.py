@@ -66,7 +66,7 @@ def test_two_heads_by_hand():
     assert v == "verified", r
     assert (r["kind"], r["heads"], r["blocks"], r["parameters"]) == ("weights", 2, 1, 2 + 2 + 1 + 1 + 1 + 1)
     assert r["construction_bound"] == 2 * 3 + 2 * 1 + 1 and r["block_bound"] is None
-    assert report.line(r) == ("VERIFIED: given weights, hardmax, 1 blocks, 2 heads, width 0, 8 non-zero "
+    assert report.line(r) == ("VERIFIED: given weights, hardmax, 1 block, 2 heads, width 0, 8 non-zero "
                               "parameters; every output equals its target exactly")
 
 
@@ -89,7 +89,7 @@ def test_tolerance_certifies_within_and_rejects_beyond():
         in report.line(r)
     v, r = both(cert([X], [moved], [block(HEADS)], tol="1/2000"))
     assert r["reason"] == ("output: sequence 0: T(X) is farther than 1/2000 from Y: squared Hausdorff "
-                           "distance 1/1048576 (about 9.53e-7)")
+                           "distance 1/1048576 (about 9.53e-7), above T^2 = 1/4000000 (about 2.50e-7)")
     v, r = both(cert([X], [moved], [block(HEADS)], tol="1/1024"))       # distance exactly T: within
     assert v == "verified"
 
@@ -146,7 +146,7 @@ def test_softmax_within_tolerance_or_unknown():
     sm = {"tau": "1/100", "order": 64}
     v, r = run(cert([X], [OUT], [blk], attention="softmax", tol="1/1000", softmax=sm))
     assert v == "verified", r
-    assert report.line(r).startswith("VERIFIED: given weights, softmax at tau = 1/100, 1 blocks, 2 heads")
+    assert report.line(r).startswith("VERIFIED: given weights, softmax at tau = 1/100, 1 block, 2 heads")
     v, r = run(cert([X], [[(0, 0)]], [blk], attention="softmax", tol="1/1000", softmax=sm))
     assert v == "rejected" and "farther than 1/1000" in r["reason"]
     v, r = run(cert([X], [OUT], [blk], attention="softmax", softmax=sm))       # no tolerance: T = 0

@@ -86,11 +86,12 @@ def add_parser(sub):
                     help="hardmax only: the paper's literal parameter choices instead of the "
                     "float-safe ones (the float claim is still stated, and rarely proven)")
     pc.add_argument("--tolerance", metavar="T",
-                    help="hardmax only: the float claim's tolerance, relative: every float output "
+                    help="hardmax construction: the float claim's tolerance, relative: every float output "
                     "within T max(1, |y|) of its target y (a positive rational, e.g. 1e-9 or "
                     "1/1024; default: the smallest 2^-k the checker proves). With --weights: "
                     "certify that every output set is within Hausdorff distance T of its target "
-                    "(causal: every position within T) instead of exactly equal")
+                    "(causal: every position within T) instead of exactly equal; required, and "
+                    "positive, for softmax weights")
     pc.add_argument("--weights", metavar="MODEL",
                     help="check this transformer instead of constructing one: MODEL is .npz, "
                     ".safetensors, .pt/.pth (a state_dict) or exact .json weights with the keys "

@@ -149,9 +149,9 @@ def causal(r, verbose=False):
 def weights(r, verbose=False):
     """``check DATA --weights MODEL``: a given transformer checked on a dataset."""
     ds, w = r["dataset"], r["weights"]
-    att = {"softmax": f"softmax at tau = {r.get('tau')}", "causal": "causal (masked) hardmax"}.get(
-        r["attention"], "hardmax")
-    lines = [f"exactseq {__version__}: given weights checked exactly ({att} attention)",
+    att = {"softmax": f"softmax attention at tau = {r.get('tau')}",
+           "causal": "causal (masked) hardmax attention"}.get(r["attention"], "hardmax attention")
+    lines = [f"exactseq {__version__}: given weights checked exactly ({att})",
              f"dataset      {ds['file']}: N = {ds['N']} sequence{'s' if ds['N'] != 1 else ''}, d = {ds['d']}, "
              f"sum n = {ds['sum_n']}",
              f"weights      {w['file']} ({w['format']}, sha256 {w['sha256'][:16]}...): {w['blocks']} "
@@ -168,6 +168,8 @@ def weights(r, verbose=False):
             what = "every output equals its target exactly" + (
                 " (Hausdorff distance 0)" if r["attention"] != "causal" else " at every position")
         elif r["attention"] == "softmax":
+            what = f"every output is within {tol} of its target"
+        elif r.get("largest_distance_sq") is None:      # over a number field: no decimal reading
             what = f"every output is within {tol} of its target"
         else:
             what = (f"every output is within {tol} of its target (largest squared "
