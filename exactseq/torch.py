@@ -217,13 +217,47 @@ class ExactTransformer(nn.Module):
         exact json: each exact weight then correctly rounded once to dtype, default
         float64)."""
         from .export import read_export, rounded
-        sd, md = read_export(path)
+        try:
+            sd, md = read_export(path)
+        except Exception:           # not written by exactseq export: any weight file it reads
+            return cls.from_weight_file(path, dtype)
         if md.get("dtype") == "exact":
             dtype = dtype or torch.float64
             fmt = {v: k for k, v in TORCH_DTYPES.items()}.get(dtype)
             if fmt is None:
                 raise ValueError(f"dtype must be one of {', '.join(TORCH_DTYPES)}")
             sd = {k: torch.from_numpy(v).to(dtype) for k, v in rounded(sd, fmt).items()}
+        return cls.from_state_dict(sd, md, dtype)
+
+    @classmethod
+    def from_weight_file(cls, path, dtype=None, limits=None):
+        """A model from any weight file ``exactseq check --weights`` reads (npz,
+        safetensors, a PyTorch state_dict, exact JSON; exactseq.weightfile): each exact
+        weight correctly rounded once to dtype (default float64).  One-line
+        InputError for a file it cannot read."""
+        import numpy as np
+        from .export import rounded
+        from .weightfile import read
+        w = read(path, limits=limits)
+        dtype = dtype or torch.float64
+        fmt = {v: k for k, v in TORCH_DTYPES.items()}.get(dtype)
+        if fmt is None:
+            raise ValueError(f"dtype must be one of {', '.join(TORCH_DTYPES)}")
+        exact = {}
+        for k, b in enumerate(w.blocks):
+            arr = lambda rows, shape: np.array([x for r in rows for x in r] or [], dtype=object).reshape(shape)
+            exact[f"blocks.{k}.ff.eta"] = np.array(b.eta, dtype=object)
+            exact[f"blocks.{k}.ff.U"] = arr(b.U, (len(b.U), w.d))
+            exact[f"blocks.{k}.ff.b"] = np.array(list(b.b), dtype=object).reshape(len(b.b))
+            exact[f"blocks.{k}.ff.W"] = arr(b.W, (w.d, len(b.U)))
+            exact[f"blocks.{k}.sa.rho"] = np.array(b.rho, dtype=object)
+            for name, i in (("A", 0), ("V", 1)):
+                mats = [h[i] for h in b.heads]
+                a = np.array([x for m in mats for r in m for x in r], dtype=object)
+                exact[f"blocks.{k}.sa.{name}"] = a.reshape((w.d, w.d) if len(mats) == 1 else (len(mats), w.d, w.d))
+        sd = {k: torch.from_numpy(v).to(dtype) for k, v in rounded(exact, fmt).items()}
+        md = {"attention": w.attention or "hardmax",
+              "tau": None if w.tau is None else float(w.tau)}
         return cls.from_state_dict(sd, md, dtype)
 
     @classmethod

@@ -112,3 +112,20 @@ def test_one_head_export_round_trip_and_audit(capsys, tmp_path):
                "-q", "--certificate", tmp_path / "wc.json")[0] == 0
     code, out, _ = run(capsys, "audit", tmp_path / "wc.json", "--json")
     assert code in (0, 1) and "dtype" in json.loads(out)
+
+
+def test_exact_transformer_loads_any_weight_file(tmp_path):
+    """A plain npz without exactseq's metadata (a researcher's own file) loads into the
+    PyTorch module, and its float64 outputs on dyadic data equal the exact ones."""
+    torch = pytest.importorskip("torch")
+    from fractions import Fraction
+    import exactseq
+    from exactseq.torch import ExactTransformer
+    z = dict(np.load(EX / "model.npz"))
+    np.savez(tmp_path / "plain.npz", **{k: v for k, v in z.items() if k != "__metadata__"})
+    model = ExactTransformer.load(str(tmp_path / "plain.npz"))
+    exact = exactseq.check_weights(str(EX / "data.json"), str(EX / "model.npz")).model
+    X = [[0, 0], [1, 0]]
+    got = model(torch.tensor([X], dtype=torch.float64))[0].tolist()
+    assert got == [[float(c) for c in x] for x in exact(X)]
+    assert exact(X) == [(Fraction(15, 64), Fraction(5, 64)), (Fraction(75, 64), Fraction(25, 64))]
