@@ -613,7 +613,12 @@ def check_weights(dataset, weights, attention=None, *, tau=None, max_prec=64, to
         tau = Fraction(tau) if not isinstance(tau, str) else _rational(tau, "tau")
     say = progress or (lambda text: None)
     t0 = time.perf_counter()
-    w = weights if isinstance(weights, weightfile.Weights) else weightfile.read(weights, limits=limits)
+    from proofs_check.limits import LimitError, work_budget
+    try:
+        with work_budget(limits):            # big numbers in a weight file (--max-work)
+            w = weights if isinstance(weights, weightfile.Weights) else weightfile.read(weights, limits=limits)
+    except LimitError as exc:
+        raise InputError(f"{weights}: {exc}") from None
     say(f"read {w.L} blocks from {getattr(w, 'path', None) or 'the weights'}")
     cert = weightcert.build(ds, w, attention=attention, tau=tau, order=max_prec, tolerance=tolerance)
     t1 = time.perf_counter()

@@ -55,7 +55,7 @@ from itertools import chain
 from dataclasses import dataclass
 from fractions import Fraction
 
-from proofs_check.limits import DEFAULT, FloatText, LimitError, read_bytes, read_json
+from proofs_check.limits import KBITS, DEFAULT, FloatText, LimitError, read_bytes, read_json, spend
 
 from .errors import InputError, MissingExtra
 from .numbers import NumberError, parse_coordinate, quote, rational, to_text
@@ -168,7 +168,7 @@ def read(path, fmt=None, limits=None):
     try:
         entries, meta, declared = reader(raw, path, limits)
         attention, tau = _metadata(meta, path, limits)
-        d, blocks = _assemble(entries, path, fmt, limits, declared or {})
+        d, blocks = _assemble(entries, path, fmt, limits, declared or {}, len(raw))
     except LimitError as exc:
         fail(str(exc).removeprefix(f"{path}: "))
     finally:
@@ -248,6 +248,22 @@ def _zip_entries(raw):
     return struct.unpack("<Q", raw[off + 32:off + 40])[0]
 
 
+FREE_NUMBERS = 1_000_000     # numbers any file may hold, however small
+
+
+def _storage_guard(numbers, size, limits):
+    """A file declares at most max(FREE_NUMBERS, size / 2) numbers (2 bytes is the
+    smallest float read): compressed zeros or a zero-stride tensor cannot make a
+    few kilobytes into 10^9 numbers of work.  LimitError naming --max-file-size."""
+    if size is None:
+        return
+    cap = max(FREE_NUMBERS, size // 2)
+    if numbers > cap:
+        raise LimitError(f"{numbers} numbers in a file of {size} bytes: more than {cap} (one per 2 "
+                         f"bytes, or {FREE_NUMBERS}): compressed or repeated storage is not expanded; "
+                         "write the arrays uncompressed")
+
+
 def _count_guard(n, limits, what="entries"):
     """Refuse a file of more arrays than --max-blocks blocks can have (before reading them)."""
     if n is not None and n > len(NAMES) * limits.max_blocks + 16:
@@ -322,6 +338,8 @@ def _npz(raw, path, limits):
                     shape, fortran, dt = npf.read_array_header_2_0(fp)
                 else:
                     fail(f"{key}: .npy format version {version[0]}.{version[1]} is not supported")
+                if not isinstance(shape, tuple) or any(type(x) is not int or x < 0 for x in shape):
+                    fail(f"{key}: shape {_show(shape)} is not a list of sizes")
                 bad = _npy_dtype_ok(dt) if key != METADATA else (
                     None if dt.kind == "U" and shape == (1,) else "not a one-element string array")
                 if bad:
@@ -460,6 +478,9 @@ def _torch(raw, path, limits):
         fail(f"not a state_dict of tensors (a {type(obj).__name__})")
     _count_guard(len(obj), limits, "tensors")
     _check_keys(obj, path, limits)
+    # zero-stride (expanded) or shared storage: count the numbers before any copy
+    declared = sum(t.numel() for t in obj.values() if isinstance(t, torch.Tensor))
+    _storage_guard(declared, len(raw), limits)
     entries = {}
     for key, t in obj.items():
         if not isinstance(t, torch.Tensor):
@@ -590,7 +611,15 @@ def _metadata(meta, path, limits):
 
 
 def _scalar(x, limits):
-    """An exact rational from JSON: an int, or text "p", "p/q" or a decimal."""
+    """An exact rational from JSON: an int, or text "p", "p/q" or a decimal; each big
+    one charged to the work budget (--max-work), however often its text repeats."""
+    q = _scalar_value(x, limits)
+    if max(q.numerator.bit_length(), q.denominator.bit_length()) >= KBITS:
+        spend((q.numerator.bit_length(), q.denominator.bit_length()))
+    return q
+
+
+def _scalar_value(x, limits):
     if isinstance(x, FloatText):
         raise NumberError(f"the JSON number {x} is not exact: write it as text (\"{x}\" for "
                           "that decimal, \"p/q\" for a float's exact value)")
@@ -607,7 +636,7 @@ def _scalar(x, limits):
 
 
 # ------------------------------------------------------------------ assembling
-def _assemble(entries, path, fmt, limits, declared):
+def _assemble(entries, path, fmt, limits, declared, size=None):
     """(d, blocks) from the named entries: keys, then shapes, then values."""
     def fail(msg):
         raise WeightsError(f"{path}: {msg}")
@@ -675,6 +704,7 @@ def _assemble(entries, path, fmt, limits, declared):
                  f"has {H['sa.A']}")
         shapes[k] = (w, H["sa.A"])
     numbers = sum(math.prod(e.shape) for e in entries.values())
+    _storage_guard(numbers, size, limits)
     if numbers > limits.max_file_size // NUMBER_BYTES:
         raise LimitError(f"a model of {numbers} numbers exceeds the limit of "
                          f"{limits.max_file_size // NUMBER_BYTES} (--max-file-size / {NUMBER_BYTES}: each "
@@ -736,8 +766,9 @@ def _exact(entry, key, path, limits):
                 q = _scalar(x, limits)
             except (NumberError, LimitError) as exc:
                 raise WeightsError(f"{path}: {_where(key, entry.shape, i)}: {exc}") from None
-            if type(x) is str and len(x) < 40 and len(memo) < 10_000:
-                memo[x] = q
+            if type(x) is str and len(x) < 40 and len(memo) < 10_000 and \
+                    q.denominator.bit_length() < KBITS and q.numerator.bit_length() < KBITS:
+                memo[x] = q             # big values are charged each time (--max-work)
         out.append(q)
     return out
 

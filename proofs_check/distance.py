@@ -15,18 +15,20 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .numbers import Rejected, sgn
+from .numbers import KBITS, Rejected, _int_bits, sgn, spend
 from .reading import causal_bound, key
 
 __all__ = ["sq", "hausdorff_sq", "larger", "decimal", "text", "verdict_sets", "verdict_positions", "summary"]
 
 
 def sq(z, y):
-    """|z - y|^2, exactly."""
+    """|z - y|^2, exactly (big results charged to the work budget, --max-work)."""
     acc = None
     for a, b in zip(z, y):
         t = (a - b) * (a - b)
         acc = t if acc is None else acc + t
+    if type(acc) is Fraction and acc.denominator.bit_length() + acc.numerator.bit_length() >= KBITS:
+        spend(_int_bits(acc), "output")
     return acc
 
 
@@ -46,12 +48,15 @@ def _nearest(p, Q):
     return best
 
 
-def hausdorff_sq(Z, Y):
-    """H^2(Z, Y) of two non-empty point lists, exactly."""
+def hausdorff_sq(Z, Y, candidates=None):
+    """H^2(Z, Y) of two non-empty point lists, exactly.  ``candidates(P, Q)`` may
+    give, for each point of P, indices of Q among which its nearest points are
+    (a float filter, filters.nearest_sets; None: all of Q)."""
     worst = None
     for P, Q in ((Z, Y), (Y, Z)):
-        for p in P:
-            s = _nearest(p, Q)
+        cand = candidates(P, Q) if candidates else None
+        for i, p in enumerate(P):
+            s = _nearest(p, Q if cand is None else [Q[j] for j in cand[i]])
             worst = s if worst is None else larger(worst, s)
     return worst
 
@@ -92,7 +97,7 @@ def _reason(where, h):
     return f"{where}: squared Hausdorff distance {t} (about {decimal(h)})"
 
 
-def verdict_sets(pairs, outs, tol):
+def verdict_sets(pairs, outs, tol, candidates=None):
     """The largest squared Hausdorff distance between output and target sets (0 when
     every set is equal); Rejected at the first sequence beyond the tolerance (any
     positive distance without one)."""
@@ -100,7 +105,7 @@ def verdict_sets(pairs, outs, tol):
     for j, ((_, Y), Z) in enumerate(zip(pairs, outs)):
         if {key(z) for z in Z} == {key(y) for y in Y}:
             continue
-        h = hausdorff_sq(Z, Y)
+        h = hausdorff_sq(Z, Y, candidates)
         if sgn(h) == 0:        # one number written two ways (a field): the same set
             continue
         if tol is None or sgn(h - tol * tol) > 0:

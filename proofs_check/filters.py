@@ -178,3 +178,54 @@ def query_keys(M, keys):
     L = math.lcm(*(c.denominator for r in M for c in r))
     Mi = [[int(c * L) for c in r] for r in M]
     return [(den * L, tuple(sum(map(mul, r, nums)) for r in Mi)) for den, nums in keys]
+
+
+# ------------------------------------------------------------------ nearest points
+# The squared Hausdorff distance of a weights certificate (distance.py) needs, for
+# every point p of one set, min_q |p - q|^2 over the other set.  Float filter, for
+# rational points with every non-zero coordinate in [2^-500, 2^500] (checked):
+#
+# * p^_k = fl(p_k) = p_k (1 + a), |a| <= u, the same for q; the float difference
+#   e_k = fl(p^_k - q^_k) is within u |p_k - q_k| + (1 + u) u (|p_k| + |q_k|)
+#   <= 3 u s_k of p_k - q_k, s_k = |p_k| + |q_k|;
+# * so |e_k^2 - (p_k - q_k)^2| <= 3 u s_k (2 s_k + 3 u s_k) <= 7 u s_k^2, and the
+#   squares and the sum of d terms (any order) add (d + 2) u (1 + ...) relative to
+#   sum e_k^2 <= 2 sum s_k^2, plus at most d 2^-1022 for results in the subnormal
+#   range: |D^ - D| <= (2 d + 12) u sum s_k^2 + d 2^-1022;
+# * sum s_k^2 = | |p| + |q| |_2^2 <= (|p|_2 + |q|_2)^2 <= 1.03 (n^_p + M)^2 with the
+#   float norms n^ (within 1% of the norms, as above) and M the largest of the
+#   other set: so E_p = 1.03 (2 d + 12) u (n^_p + M)^2 + d 2^-1022 bounds the error
+#   of every D^_pq of the row.
+# * A q with D^_pq > (D^_min + 2 E_p)(1 + 4 u) cannot be nearest: D_pq > D^_pq - E_p
+#   > D^_min + E_p >= D_{q*} for the float best q*.  Every other q is compared
+#   exactly.  The differences are formed a block of rows at a time.
+
+
+def nearest_sets(P, Q):
+    """For each point of P (tuples of Fractions), the indices of Q that may be its
+    nearest point (a superset of the exact nearest ones); None where the premises
+    fail (then every pair is exact)."""
+    np = _numpy()
+    if np is None or not P or not Q:
+        return None
+    from .reading import key
+    FP, FQ = _floats([key(p) for p in P]), _floats([key(q) for q in Q])
+    if FP is None or FQ is None:
+        return None
+    d = len(P[0])
+    A, B = np.array(FP, dtype=np.float64), np.array(FQ, dtype=np.float64)
+    nP, nQ = np.sqrt((A * A).sum(axis=1)), np.sqrt((B * B).sum(axis=1))
+    M = float(nQ.max())
+    E = 1.03 * (2 * d + 12) * U * (nP + M) ** 2 + d * 2.0 ** -1022
+    step = max(1, BLOCK // (len(Q) * d))
+    out = []
+    with np.errstate(all="ignore"):
+        for lo in range(0, len(P), step):
+            diff = A[lo:lo + step, None, :] - B[None, :, :]
+            D = (diff * diff).sum(axis=2)
+            if not np.isfinite(D).all():
+                return None
+            cut = (D.min(axis=1) + 2 * E[lo:lo + step]) * (1 + 4 * U)
+            keep = D <= cut[:, None]
+            out.extend(np.flatnonzero(row).tolist() for row in keep)
+    return out

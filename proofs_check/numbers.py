@@ -670,6 +670,8 @@ class Numbers:
             if sgn(r) == 0:
                 raise Rejected(f"{where}: division by zero")
             r = 1 / r if not isinstance(r, K) else r.inverse()
+        if abs(n) * bits >= KBITS:
+            spend(_int_bits(r), where)
         return r
 
     def coordinate(self, s, where):
@@ -709,7 +711,10 @@ class Numbers:
         if abs(exp) + len(whole) + len(frac) > self.limits.max_digits:
             raise Malformed(f"{where}: {self.limits.refuse(f'a literal of about {abs(exp)} digits', 'max_digits')}")
         v = Fraction(parse_int_text(whole + frac or "0", self.limits), 10 ** len(frac))
-        return v * 10 ** exp if exp >= 0 else v / 10 ** -exp
+        v = v * 10 ** exp if exp >= 0 else v / 10 ** -exp
+        if abs(exp) + len(whole) + len(frac) >= 1000:
+            spend(_int_bits(v), where)
+        return v
 
     def _expr(self, n, src, where):
         one = self.num("1") if self.field else Fraction(1)

@@ -189,7 +189,10 @@ def check(cert, progress=None, limits=DEFAULT):
             check_growth(seqs, where, limits, seen=measured)
             if progress:
                 progress(k, len(blocks))
-        worst = distance.verdict_sets(pairs, [[t.x for t in toks] for toks in seqs], tol)
+        from .filters import nearest_sets
+        rational = cert.get("field") is None
+        worst = distance.verdict_sets(pairs, [[t.x for t in toks] for toks in seqs], tol,
+                                      nearest_sets if rational else None)
     return distance.summary(attention, cert, pairs, shape, tol, worst, d)
 
 

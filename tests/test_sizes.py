@@ -93,7 +93,7 @@ def test_tiny_denominators_verify_and_a_lower_limit_refuses_them(tmp_path):
     cert = hostile.tiny_denominators()
     status, out, p = check(tmp_path, cert)
     assert p.stat().st_size < 1000
-    assert (status, out) == (2, refusal(p, "dataset sequence 0 input token 2: the work on numbers of 1000 "
+    assert (status, out) == (2, refusal(p, "dataset sequence 0 input token 1: the work on numbers of 1000 "
                                         "digits or more (the sum of (digits/1000)^2) exceeds the limit of "
                                         "100000 (raise it with --max-work)"))
     status, out, p = check(tmp_path, cert, "--max-work", "100000000")

@@ -770,3 +770,38 @@ def test_certificate_options_and_refusals(tmp_path):
     soft = wf.read(write("npz", tmp_path / "s.npz", model(), meta={"attention": "softmax", "tau_exact": "1/8"}))
     c = weightcert.build(ds, soft, tolerance=F(1, 1000))
     assert (c["attention"], c["softmax"]["tau"]) == ("softmax", "1/8")
+
+
+def test_compressed_or_expanded_storage_is_not_expanded(tmp_path):
+    """A few kilobytes cannot declare millions of numbers: compressed zeros in an npz,
+    a zero-stride tensor in a .pt; refused before any copy, naming the sizes."""
+    import io
+    import zipfile
+    w = 700_000
+    arrays = {"blocks.0.ff.eta": np.array(1.0), "blocks.0.ff.U": np.zeros((w, 2)),
+              "blocks.0.ff.b": np.zeros(w), "blocks.0.ff.W": np.zeros((2, w)),
+              "blocks.0.sa.rho": np.array(1.0), "blocks.0.sa.A": np.eye(2), "blocks.0.sa.V": np.zeros((2, 2))}
+    np.savez_compressed(tmp_path / "wide.npz", **arrays)
+    size = (tmp_path / "wide.npz").stat().st_size
+    assert refusal(tmp_path / "wide.npz") == (
+        f"{4 * w + w + 10} numbers in a file of {size} bytes: more than 1000000 (one per 2 bytes, or "
+        "1000000): compressed or repeated storage is not expanded; write the arrays uncompressed")
+    torch = pytest.importorskip("torch")
+    sd = {k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()}
+    sd["blocks.0.ff.U"] = torch.zeros(1, 1).expand(w, 2)
+    sd["blocks.0.ff.W"] = torch.zeros(1, 1).expand(2, w)
+    sd["blocks.0.ff.b"] = torch.zeros(1).expand(w)
+    torch.save(sd, tmp_path / "wide.pt")
+    assert refusal(tmp_path / "wide.pt").startswith(f"{5 * w + 10} numbers in a file of ")
+
+
+def test_negative_shape_in_an_npy_header(tmp_path):
+    import io
+    import zipfile
+    from numpy.lib import format as npf
+    buf = io.BytesIO()
+    npf.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (-2, -2)})
+    buf.write(b"\0" * 32)
+    with zipfile.ZipFile(tmp_path / "neg.npz", "w") as z:
+        z.writestr("blocks.0.sa.A.npy", buf.getvalue())
+    assert refusal(tmp_path / "neg.npz") == "blocks.0.sa.A: shape [-2, -2] is not a list of sizes"

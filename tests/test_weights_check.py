@@ -278,3 +278,28 @@ def test_the_heads_fuzz_target_runs_clean_and_catches_a_planted_bug(monkeypatch)
     monkeypatch.setattr(pw, "heads_hardmax", lambda rho, heads, seqs, cache: real(rho, heads[:1], seqs, cache))
     caught = [target.run(c) for c in several]
     assert any(r is not None and not r[1] for r in caught)
+
+
+coordinate = st.one_of(
+    st.fractions(min_value=-10, max_value=10, max_denominator=10**6),
+    st.integers(-2, 2).map(F),
+    st.sampled_from([F(1, 10**160), F(10**160), F(1, 2**80)]),                 # outside the filter's range
+    st.integers(-2**60, 2**60).map(lambda k: F(k, 2**60) + F(1, 10**30)),       # near-ties
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 3).flatmap(lambda d: st.tuples(
+    st.lists(st.tuples(*[coordinate] * d), min_size=1, max_size=8),
+    st.lists(st.tuples(*[coordinate] * d), min_size=1, max_size=8))), st.booleans())
+def test_filtered_hausdorff_is_exact(sets, small_blocks):
+    """The float filter of nearest points (filters.nearest_sets, a block of rows at a
+    time) never changes the exact squared Hausdorff distance."""
+    from proofs_check import distance, filters
+    Z, Y = sets
+    old = filters.BLOCK
+    filters.BLOCK = 3 if small_blocks else old
+    try:
+        assert distance.hausdorff_sq(Z, Y, filters.nearest_sets) == distance.hausdorff_sq(Z, Y)
+    finally:
+        filters.BLOCK = old
