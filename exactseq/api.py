@@ -92,7 +92,7 @@ from .errors import CertificateError, ExactseqError, InputError  # noqa: E402  (
 
 
 # ------------------------------------------------------------------ datasets
-def load(source, limits=None):
+def load(source, limits=None, assumption=True):
     """A :class:`Dataset` from a file path, a dict in the dataset format, or a Dataset.
 
     Raises :class:`DatasetError` (one line naming the file, sequence and
@@ -107,9 +107,9 @@ def load(source, limits=None):
     if isinstance(source, Dataset):
         return source
     if isinstance(source, dict):
-        return dataset.from_obj(_plain_numbers(source), "<dict>", limits)
+        return dataset.from_obj(_plain_numbers(source), "<dict>", limits, assumption)
     if isinstance(source, (str, os.PathLike)):
-        return dataset.load(os.fspath(source), limits)
+        return dataset.load(os.fspath(source), limits, assumption)
     raise TypeError(f"load() takes a path, a dict or a Dataset, not {type(source).__name__}")
 
 
@@ -601,7 +601,7 @@ def check_weights(dataset, weights, attention=None, *, tau=None, max_prec=64, to
     import proofs_check
     from proofs_check import report as pcr
     from . import weightcert, weightfile
-    ds = load(dataset, limits)
+    ds = load(dataset, limits, assumption=False)       # any data: no theorem is applied
     limits = limits or proofs_check.DEFAULT
     if attention not in (None, "hardmax", "softmax", "causal"):
         raise ValueError(f"attention must be 'hardmax', 'softmax' or 'causal', not {attention!r}")

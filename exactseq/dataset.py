@@ -88,11 +88,13 @@ class Dataset:
         return to_text(x)
 
 
-def load(path, limits=None):
+def load(path, limits=None, assumption=True):
     """Read and validate a dataset file; raise DatasetError on any problem.
 
     ``limits`` (default proofs_check.limits.DEFAULT) bound the file and every
-    coordinate in it; each refusal names the limit and its flag.
+    coordinate in it; each refusal names the limit and its flag.  With
+    ``assumption`` False, Assumption 1.3 is not required (data for given weights:
+    inputs may repeat a token or coincide as sets, outputs may be longer).
     """
     limits = limits or DEFAULT
     try:
@@ -114,7 +116,7 @@ def load(path, limits=None):
             "is not a number") else msg)) from None
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(0)  # exact integers of any size (--max-digits bounds them)
-    return from_obj(obj, path, limits)
+    return from_obj(obj, path, limits, assumption)
 
 
 def _locate_long_number(raw, path, limits):
@@ -155,18 +157,19 @@ def _missing(item, key, known):
     return f"missing key {key!r}"
 
 
-def from_obj(obj, source="<data>", limits=None):
+def from_obj(obj, source="<data>", limits=None, assumption=True):
     """Validate a parsed JSON object and build a :class:`Dataset`.
 
     ``limits`` (default proofs_check.limits.DEFAULT) bound every coordinate,
-    and the work on big numbers of the whole file (--max-work).
+    and the work on big numbers of the whole file (--max-work); ``assumption``
+    as in :func:`load`.
     """
     from proofs_check.limits import work_budget
     with work_budget(limits or DEFAULT):
-        return _from_obj(obj, source, limits)
+        return _from_obj(obj, source, limits, assumption)
 
 
-def _from_obj(obj, source, limits):
+def _from_obj(obj, source, limits, assumption=True):
     def fail(msg):
         raise DatasetError(f"{source}: {msg}")
 
@@ -316,19 +319,19 @@ def _from_obj(obj, source, limits):
             Y = (point,)
         else:
             Y = tuple(Point(conv(c) for c in p) for p in xout)
-        for key, pts in (("input", X), ("output", Y)):
+        for key, pts in (("input", X), ("output", Y)) if assumption else ():
             seen = {}
             for t, p in enumerate(pts):
                 if p in seen:
                     fail(f"{where}: {key} tokens {seen[p]} and {t} are equal "
                          f"(assumption 1.3 ii)")
                 seen[p] = t
-        if len(Y) > len(X):
+        if assumption and len(Y) > len(X):
             fail(f"{where}: output has {len(Y)} tokens but input only {len(X)}")
         pairs.append(Pair(name, X, Y, label))
 
     first = {}
-    for j, p in enumerate(pairs):
+    for j, p in enumerate(pairs if assumption else ()):
         key = frozenset(p.input)
         if key in first:
             i = first[key]

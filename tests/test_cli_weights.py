@@ -129,3 +129,24 @@ def test_exact_transformer_loads_any_weight_file(tmp_path):
     got = model(torch.tensor([X], dtype=torch.float64))[0].tolist()
     assert got == [[float(c) for c in x] for x in exact(X)]
     assert exact(X) == [(Fraction(15, 64), Fraction(5, 64)), (Fraction(75, 64), Fraction(25, 64))]
+
+
+def test_any_data_for_given_weights(capsys, tmp_path):
+    """Given weights need no Assumption 1.3: an input repeating a token and two inputs
+    equal as sets are checked all the same, by both checkers; the construction
+    still refuses such data."""
+    import exactseq
+    from proofs_check import report
+    model = exactseq.check_weights(str(EX / "data.json"), str(EX / "model.npz")).model
+    X1, X2 = [[0, 0], [0, 0], [1, 0]], [[1, 0], [0, 0]]
+    out = [sorted(set(model(X))) for X in (X1, X2)]
+    data = {"sequences": [{"input": X1, "output": [[str(c) for c in y] for y in out[0]]},
+                          {"input": X2, "output": [[str(c) for c in y] for y in out[1]]}]}
+    p = tmp_path / "d.json"
+    p.write_text(json.dumps(data))
+    code, _, err = run(capsys, "check", p, "--weights", EX / "model.npz", "-q", "--certificate", tmp_path / "c.json")
+    assert (code, err) == (0, "")
+    cert = json.loads((tmp_path / "c.json").read_text())
+    assert report.run(cert)[0] == report.run(cert, reference=True)[0] == "verified"
+    code, _, err = run(capsys, "check", p)
+    assert code == 2 and "assumption 1.3" in err

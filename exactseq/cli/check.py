@@ -186,7 +186,7 @@ def run(args):
         if err:
             return error(err)
     try:
-        ds = load(args.file, limits)
+        ds = load(args.file, limits, assumption=args.weights is None)   # given weights: any data
     except DatasetError as exc:
         return error(str(exc))
     for w in () if args.quiet else getattr(ds, "warnings", None) or ():
