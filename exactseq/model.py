@@ -136,18 +136,7 @@ class MaskedSA(SA):
     def _one(self, P):
         """The output at the last position of the prefix P."""
         xi = P[-1]
-        q = self.A.apply(xi)
-        scores = [dot(q, xj) for xj in P]
-        best = scores[0]
-        for s in scores[1:]:
-            if sign(s - best) > 0:
-                best = s
-        C = [j for j, s in enumerate(scores) if s == best]
-        acc = [0] * len(xi)
-        for j in C:
-            acc = [a + v for a, v in zip(acc, self.V.apply(P[j]))]
-        n = Fraction(len(C))
-        return tuple(self.rho * x + a / n for x, a in zip(xi, acc))
+        return tuple(self.rho * x + m for x, m in zip(xi, _head_mean(self.A, self.V, xi, P)))
 
 
 FILTER_AT = 32      # tokens from which the float filter of proofs_check pays
