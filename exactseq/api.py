@@ -646,11 +646,20 @@ def check_weights(dataset, weights, attention=None, *, tau=None, max_prec=64, to
     else:
         rep["blocks"], rep["heads"] = w.L, w.heads
     m = _DIFF.match(rep["reason"] or "") if verdict == "failed" else None
+    first = None
     if m:
-        j = int(m.group(1))
+        j = first = int(m.group(1))
         rep["difference"] = {"sequence": j, "name": seqs[j].get("name"),
                              "position": None if m.group(2) is None else int(m.group(2)),
                              "distance_sq": m.group(3), "distance_sq_about": m.group(4)}
+    # the outputs are compared in order after every block ran: before the first
+    # difference each sequence passed, after it none was compared
+    rep["sequences"] = [
+        {"index": j, "name": q.get("name"), "n": len(q["input"]),
+         "m": len(q.get("output", q.get("targets", []))),
+         "verdict": verdict if first is None and verdict != "failed" else
+         "not compared" if first is None or j > first else "failed" if j == first else "passed"}
+        for j, q in enumerate(seqs)]
     rep["time_s"] = {"read": round(t1 - t0, 4), "check": round(t2 - t1, 4), "total": round(t2 - t0, 4)}
     out = model = None
     if verdict == "certified":

@@ -44,6 +44,13 @@ def test_moved_target_fails_naming_the_sequence(capsys):
     assert ("verdict      FAILED: output: sequence 2: T(X) differs from Y: squared Hausdorff distance "
             "1/1048576 (about 9.53e-7)") in out.splitlines()
     assert "first        sequence 2 ('c')" in out
+    assert "sequences    2 passed, 1 failed, 1 not compared (--verbose lists each)" in out
+    code, out, _ = run(capsys, "check", EX / "moved.json", "--weights", EX / "model.npz", "-v")
+    assert code == 1 and ["sequence 0 ('a'): 2 tokens, 2 targets: passed",
+                          "sequence 1 ('b'): 3 tokens, 3 targets: passed",
+                          "sequence 2 ('c'): 4 tokens, 4 targets: failed",
+                          "sequence 3 ('d'): 2 tokens, 2 targets: not compared"] == \
+        [ln for ln in out.splitlines() if ln.startswith("sequence ")]
     code, out, _ = run(capsys, "check", EX / "moved.json", "--weights", EX / "model.npz", "--json")
     r = json.loads(out)
     assert code == 1 and r["difference"] == {"sequence": 2, "name": "c", "position": None,

@@ -162,6 +162,7 @@ def weights(r, verbose=False):
                      "not required)")
     lines.append("checked      by proofs_check: every block re-evaluated from the weights, exactly"
                  + (" (enclosures)" if r["attention"] == "softmax" else ""))
+    lines += sequence_lines(r, verbose, lambda s: f"{s['n']} tokens, {s['m']} targets")
     if r["verdict"] == "certified":
         tol = r.get("tolerance")
         if tol is None:
