@@ -27,6 +27,7 @@ import math
 from fractions import Fraction
 
 from . import distance
+from .causal import feed_forward, masked_attention
 from .engine import Tok, apply_mat, argmaxes, eval_ff, mat_is_zero, merge
 from .limits import DEFAULT
 from .numbers import Malformed, Numbers, Rejected, Unknown, _need, check_growth
@@ -55,23 +56,15 @@ def heads_hardmax(rho, heads, seqs, cache):
     return out
 
 
-def _dot(u, x):
-    return sum((a * b for a, b in zip(u, x)), Fraction(0))
-
-
 def heads_causal(rho, heads, X):
     """Masked hardmax attention with several heads on one token list X (position i
-    sees positions j <= i)."""
-    live = [(A, V) for A, V in heads if not mat_is_zero(V)]
+    sees positions j <= i): rho x_i plus each head's term, causal.masked_attention
+    with rho = 0."""
     out = [tuple(rho * c for c in x) for x in X]
-    for A, V in live:
-        for i, xi in enumerate(X):
-            q = apply_mat(A, xi)
-            scores = [_dot(q, X[j]) for j in range(i + 1)]
-            best = max(scores)
-            C = [j for j in range(i + 1) if scores[j] == best]
-            mean = tuple(sum((X[j][c] for j in C), Fraction(0)) / len(C) for c in range(len(xi)))
-            out[i] = tuple(a + v for a, v in zip(out[i], apply_mat(V, mean)))
+    for A, V in heads:
+        if not mat_is_zero(V):
+            term = masked_attention((0 * rho, A, V), X)
+            out = [tuple(a + b for a, b in zip(o, t)) for o, t in zip(out, term)]
     return out
 
 
@@ -169,7 +162,7 @@ def check(cert, progress=None, limits=DEFAULT):
         for k in range(1, len(blocks) + 1):
             where, ff, (rho, heads), params = read_given_block(blocks[k - 1], k, nums, d)
             shape.append((len(ff[1]), len(heads), params))
-            states = [heads_causal(rho, heads, [_ff_point(ff, x) for x in X]) for X in states]
+            states = [heads_causal(rho, heads, [feed_forward(ff, x) for x in X]) for X in states]
             check_growth(states, where, limits, point=lambda x: x)
             if progress:
                 progress(k, len(blocks))
@@ -194,9 +187,3 @@ def check(cert, progress=None, limits=DEFAULT):
         worst = distance.verdict_sets(pairs, [[t.x for t in toks] for toks in seqs], tol,
                                       nearest_sets if rational else None)
     return distance.summary(attention, cert, pairs, shape, tol, worst, d)
-
-
-def _ff_point(ff, x):
-    eta, U, b, W = ff
-    h = [max(Fraction(0), _dot(u, x) + bk) for u, bk in zip(U, b)]
-    return tuple(eta * xi + _dot(row, h) for xi, row in zip(x, W))
