@@ -23,44 +23,9 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 
+from exactseq.hostile import build_sequences as _build, decimal_text
+
 __all__ = ["generic", "decimals", "dyadic", "algebraic", "FAMILIES", "validate"]
-
-
-def _build(rng, N, lengths, d, m, coord, overlap=0.0, key=None):
-    """Sequences of fresh tokens (a fraction ``overlap`` copied from the previous
-    input) and m fresh outputs each.  ``key`` maps a token (tuple of strings) to
-    the number it denotes, so that equal numbers written differently count as
-    equal (default: the text itself)."""
-    key = key or (lambda t: t)
-    if not 0 <= overlap < 1:
-        raise ValueError("overlap must be in [0, 1)")
-    seqs, prev, input_sets = [], [], set()
-    for j in range(N):
-        n = lengths[j]
-        if m > n:
-            raise ValueError(f"m = {m} is more than the {n} tokens of sequence {j}")
-        while True:  # redraw in the (unlikely) case of an input equal to an earlier one
-            k = int(overlap * min(n, len(prev)))
-            toks = rng.sample(prev, k) if k else []
-            seen = {key(t) for t in toks}
-            while len(toks) < n:
-                t = tuple(coord() for _ in range(d))
-                if key(t) not in seen:
-                    seen.add(key(t))
-                    toks.append(t)
-            as_set = frozenset(seen)
-            if as_set not in input_sets:
-                input_sets.add(as_set)
-                break
-        out, seen_out = [], set()
-        while len(out) < m:
-            t = tuple(coord() for _ in range(d))
-            if key(t) not in seen_out:
-                seen_out.add(key(t))
-                out.append(t)
-        seqs.append({"input": [list(t) for t in toks], "output": [list(t) for t in out]})
-        prev = toks
-    return {"dimension": d, "sequences": seqs}
 
 
 def _lengths(rng, N, nmin, nmax):
@@ -79,13 +44,6 @@ def generic(N, nmin, nmax, d, m, seed=0, overlap=0.0):
         return str(Fraction(p, q))  # lowest terms: distinct texts are distinct numbers
 
     return _build(rng, N, _lengths(rng, N, nmin, nmax), d, m, coord, overlap)
-
-
-def decimal_text(k, e):
-    """The decimal text of k / 10^e (k an integer, e >= 0), e.g. (-314159, 5) -> "-3.14159"."""
-    sign, k = ("-" if k < 0 else ""), abs(k)
-    whole, frac = divmod(k, 10 ** e)
-    return f"{sign}{whole}.{frac:0{e}d}" if e else f"{sign}{whole}"
 
 
 def decimals(N, n, d, m, overlap=0.3, seed=0, nmax=None):

@@ -23,7 +23,8 @@ from fractions import Fraction
 
 from .errors import InputError
 
-__all__ = ["long_dataset", "full_attention", "power_fractions", "tiny_denominators", "growth",
+__all__ = ["decimal_text", "build_sequences", "long_dataset", "full_attention", "power_fractions",
+           "tiny_denominators", "growth",
            "field_coefficients", "growth_stop", "text", "GENERATORS"]
 
 FORMAT = {"format": "exactseq-certificate", "schema_version": 1, "attention": "hardmax"}
@@ -79,10 +80,48 @@ def _need(ok, message):
 
 
 # ------------------------------------------------------------------ long sequences
-def _decimal_text(k, e):
+def decimal_text(k, e):
+    """The decimal text of k / 10^e (k an integer, e >= 0), e.g. (-314159, 5) -> "-3.14159"."""
     sign, k = ("-" if k < 0 else ""), abs(k)
     whole, frac = divmod(k, 10 ** e)
     return f"{sign}{whole}.{frac:0{e}d}" if e else f"{sign}{whole}"
+
+
+def build_sequences(rng, N, lengths, d, m, coord, overlap=0.0, key=None):
+    """Sequences of fresh tokens (a fraction ``overlap`` copied from the previous
+    input) and m fresh outputs each.  ``key`` maps a token (tuple of strings) to
+    the number it denotes, so that equal numbers written differently count as
+    equal (default: the text itself)."""
+    key = key or (lambda t: t)
+    if not 0 <= overlap < 1:
+        raise ValueError("overlap must be in [0, 1)")
+    seqs, prev, input_sets = [], [], set()
+    for j in range(N):
+        n = lengths[j]
+        if m > n:
+            raise ValueError(f"m = {m} is more than the {n} tokens of sequence {j}")
+        while True:  # redraw in the (unlikely) case of an input equal to an earlier one
+            k = int(overlap * min(n, len(prev)))
+            toks = rng.sample(prev, k) if k else []
+            seen = {key(t) for t in toks}
+            while len(toks) < n:
+                t = tuple(coord() for _ in range(d))
+                if key(t) not in seen:
+                    seen.add(key(t))
+                    toks.append(t)
+            as_set = frozenset(seen)
+            if as_set not in input_sets:
+                input_sets.add(as_set)
+                break
+        out, seen_out = [], set()
+        while len(out) < m:
+            t = tuple(coord() for _ in range(d))
+            if key(t) not in seen_out:
+                seen_out.add(key(t))
+                out.append(t)
+        seqs.append({"input": [list(t) for t in toks], "output": [list(t) for t in out]})
+        prev = toks
+    return {"dimension": d, "sequences": seqs}
 
 
 def long_dataset(N, n, d, seed=0, m=5, overlap=0.3):
@@ -102,39 +141,12 @@ def long_dataset(N, n, d, seed=0, m=5, overlap=0.3):
 
     def coord():
         k = rng.randrange(100000, 1000000) * rng.choice((1, -1))
-        return _decimal_text(k, rng.choice((4, 5, 6)))
+        return decimal_text(k, rng.choice((4, 5, 6)))
 
     def canonical(c):
         return c.rstrip("0").rstrip(".") if "." in c else c
 
-    def key(t):
-        return tuple(map(canonical, t))
-
-    seqs, prev, input_sets = [], [], set()
-    for j in range(N):
-        size = lengths[j]
-        while True:
-            k = int(overlap * min(size, len(prev)))
-            toks = rng.sample(prev, k) if k else []
-            seen = {key(t) for t in toks}
-            while len(toks) < size:
-                t = tuple(coord() for _ in range(d))
-                if key(t) not in seen:
-                    seen.add(key(t))
-                    toks.append(t)
-            as_set = frozenset(seen)
-            if as_set not in input_sets:
-                input_sets.add(as_set)
-                break
-        out, seen_out = [], set()
-        while len(out) < m:
-            t = tuple(coord() for _ in range(d))
-            if key(t) not in seen_out:
-                seen_out.add(key(t))
-                out.append(t)
-        seqs.append({"input": [list(t) for t in toks], "output": [list(t) for t in out]})
-        prev = toks
-    return {"dimension": d, "sequences": seqs}
+    return build_sequences(rng, N, lengths, d, m, coord, overlap, key=lambda t: tuple(map(canonical, t)))
 
 
 # ------------------------------------------------------------------ full attention
